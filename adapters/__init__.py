@@ -1,0 +1,1 @@
+"""Restorer adapters: one file per restorer family, registered in :mod:`adapters.registry`."""

@@ -1,0 +1,65 @@
+"""The restorer contract every adapter implements.
+
+A restorer is loaded once (:meth:`Restorer.load`) and then restores batches.
+Inputs are RGB uint8 arrays. What it receives depends on :attr:`Restorer.input_mode`:
+
+* ``"lq"``: the low-quality image at its own (small) size; the restorer must
+  return ``scale`` times larger images (super-resolution models).
+* ``"upsampled"``: the LQ image already bicubic-resized to the target size (what
+  TAIR and most diffusion restorers do, PROTOCOL.md); it returns the same size.
+
+The harness checks every output's shape, dtype and value range against the
+target size and raises :class:`bench.errors.AdapterError` naming the restorer and
+image on a mismatch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Optional, Sequence
+
+import numpy as np
+
+
+class Restorer:
+    """Base class for restorer adapters. Subclasses set the class attributes and
+    implement :meth:`restore_batch`; they override :meth:`load`,
+    :meth:`preflight` and :meth:`version` when they use model files."""
+
+    #: how the input is given (see module docstring): "lq" or "upsampled"
+    input_mode: ClassVar[str] = "lq"
+    #: whether :meth:`restore_batch` uses the ``prompts`` argument
+    accepts_prompt: ClassVar[bool] = False
+    #: bump when the adapter's code changes its outputs (enters cache keys)
+    code_version: ClassVar[str] = "1"
+
+    def __init__(self, scale: int = 4, device: str = "cpu", **args: Any):
+        self.scale = int(scale)
+        self.device = device
+        self.args = dict(args)
+
+    # -- identity -------------------------------------------------------------
+    def version(self) -> str:
+        """A string that changes whenever outputs could change (code version,
+        model file hash, sampling settings). It is part of every cache key."""
+        return f"{type(self).__module__}.{type(self).__name__}/v{self.code_version}"
+
+    def config(self) -> dict:
+        """The user-visible settings that enter the cache key and results."""
+        return {"scale": self.scale, **self.args}
+
+    # -- lifecycle --------------------------------------------------------------
+    def preflight(self) -> list[str]:
+        """Return one message per missing requirement (weights, code), each with
+        the fix. Must be cheap and never download anything."""
+        return []
+
+    def load(self) -> None:
+        """Load models. Called once before the first batch."""
+
+    def restore_batch(
+        self, images: Sequence[np.ndarray], prompts: Optional[Sequence[Optional[str]]] = None
+    ) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    #: preferred batch size for :meth:`restore_batch`
+    batch_size: ClassVar[int] = 1

@@ -1,0 +1,88 @@
+"""Plain records passed between pipeline stages.
+
+Conventions used everywhere in tair-bench:
+
+* Images are ``numpy.ndarray`` of shape ``(H, W, 3)``, dtype ``uint8``, RGB.
+* Polygons are tuples of ``(x, y)`` float pairs in absolute pixel coordinates of
+  the image they belong to, in drawing order (at least 3 points).
+* A ground-truth instance whose text is ``"###"`` is *don't care* (PROTOCOL.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+DONT_CARE = "###"
+
+Polygon = tuple[tuple[float, float], ...]
+
+
+def as_polygon(points) -> Polygon:
+    """Convert any ``N x 2`` sequence/array into an immutable :data:`Polygon`."""
+    arr = np.asarray(points, dtype=float).reshape(-1, 2)
+    return tuple((float(x), float(y)) for x, y in arr)
+
+
+@dataclass(frozen=True)
+class TextInstance:
+    """One ground-truth word: its polygon and transcription."""
+
+    polygon: Polygon
+    text: str
+
+    @property
+    def dont_care(self) -> bool:
+        return self.text == DONT_CARE
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One spotted word: polygon, transcription and confidence in ``[0, 1]``.
+
+    ``score`` is the spotter's confidence for the word (recognition confidence
+    where the spotter gives one, else detection confidence).
+    """
+
+    polygon: Polygon
+    text: str
+    score: float
+
+
+@dataclass
+class Sample:
+    """One evaluation image.
+
+    ``hq`` is the clean reference (``None`` for no-reference sets such as RealIR),
+    ``lq`` the data set's own low-quality image when it provides one (else the
+    degrade stage makes it). ``instances`` is empty when the set has no text
+    annotations; ``has_annotations`` tells the two cases apart.
+    """
+
+    id: str
+    hq: Optional[np.ndarray]
+    lq: Optional[np.ndarray] = None
+    instances: list[TextInstance] = field(default_factory=list)
+    has_annotations: bool = True
+    source: str = ""
+
+
+@dataclass
+class ImageItem:
+    """What the pipeline keeps per image between stages: content hashes only.
+
+    ``outputs`` maps each row name ("HQ", "LQ", then each restorer) to the hash
+    of its image in the cache; pixels are read back from the cache on demand so
+    memory stays flat however many images a suite has.
+    """
+
+    id: str
+    hq: Optional[str]
+    lq: str
+    lq_up: str
+    size: tuple[int, int]  # target (width, height) of every restored image
+    instances: list[TextInstance] = field(default_factory=list)
+    has_annotations: bool = True
+    outputs: dict[str, str] = field(default_factory=dict)

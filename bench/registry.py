@@ -1,0 +1,83 @@
+"""Lazy registries of named components ("module:Class" targets).
+
+Nothing is imported until a component is used, so an optional extra that is not
+installed only matters to the suites that name it. Third-party restorers and
+spotters register through the entry-point groups ``tair_bench.restorers`` and
+``tair_bench.spotters`` (see README, "Adding a restorer").
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Optional
+
+from .errors import BenchError
+
+
+def did_you_mean(name: str, choices) -> str:
+    """Return `` -- did you mean 'x'?`` for the closest choice, or ``""``."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
+    return f" -- did you mean '{close[0]}'?" if close else ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component: its target and a one-line description."""
+
+    name: str
+    target: str
+    summary: str
+    extra: Optional[str] = None  # pip extra that provides its dependencies
+
+
+class Registry:
+    """A name -> lazily imported class mapping, plus entry-point plugins."""
+
+    def __init__(self, kind: str, entry_point_group: Optional[str] = None):
+        self.kind = kind
+        self.group = entry_point_group
+        self._entries: dict[str, Entry] = {}
+        self._plugins_loaded = False
+
+    def add(self, name: str, target: str, summary: str, extra: Optional[str] = None) -> None:
+        self._entries[name] = Entry(name, target, summary, extra)
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded or not self.group:
+            return
+        self._plugins_loaded = True
+        for ep in metadata.entry_points(group=self.group):
+            if ep.name not in self._entries:
+                self._entries[ep.name] = Entry(ep.name, ep.value, f"plugin from {ep.dist.name if ep.dist else '?'}")
+
+    def names(self) -> list[str]:
+        self._load_plugins()
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry]:
+        self._load_plugins()
+        return [self._entries[n] for n in sorted(self._entries)]
+
+    def __contains__(self, name: str) -> bool:
+        self._load_plugins()
+        return name in self._entries
+
+    def get(self, name: str) -> Entry:
+        self._load_plugins()
+        if name not in self._entries:
+            raise BenchError(f"unknown {self.kind} '{name}'{did_you_mean(name, self._entries)}")
+        return self._entries[name]
+
+    def load(self, name: str) -> Any:
+        """Import and return the class registered as ``name``."""
+        entry = self.get(name)
+        module_name, _, attr = entry.target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            hint = f" (install it with: pip install 'tair-bench[{entry.extra}]')" if entry.extra else ""
+            raise BenchError(f"{self.kind} '{name}' needs {exc.name or exc}{hint}") from None
+        return getattr(module, attr)

@@ -1,0 +1,1 @@
+"""Text spotters: image -> word-level :class:`bench.records.Detection` list."""

@@ -1,0 +1,55 @@
+"""The text-spotter contract.
+
+A spotter is loaded once and then reads images. :meth:`Spotter.spot` returns
+*word-level* detections (the ground truth of every supported set is word-level;
+a line-level engine must split lines into words before returning). Detections
+below ``min_score`` are dropped by the spotter itself; the threshold is fixed
+per suite and recorded in the results.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Optional, Sequence
+
+import numpy as np
+
+from ..records import Detection
+
+
+class Spotter:
+    """Base class for text spotters."""
+
+    #: bump when the adapter's code changes its outputs (enters cache keys)
+    code_version: ClassVar[str] = "1"
+
+    def __init__(self, min_score: float = 0.5, device: str = "cpu", **args: Any):
+        self.min_score = float(min_score)
+        self.device = device
+        self.args = dict(args)
+
+    def version(self) -> str:
+        """Changes whenever outputs could change (code, engine and model versions)."""
+        return f"{type(self).__module__}.{type(self).__name__}/v{self.code_version}"
+
+    def config(self) -> dict:
+        """User-visible settings; enter the cache key and the results."""
+        return {"min_score": self.min_score, **self.args}
+
+    def preflight(self) -> list[str]:
+        """One message per missing requirement, each with its fix. Never downloads."""
+        return []
+
+    def load(self) -> None:
+        """Load models; called once before the first image."""
+
+    def spot(self, image: np.ndarray, image_id: Optional[str] = None) -> list[Detection]:
+        """Detect and read the words of one RGB uint8 image.
+
+        ``image_id`` is only used by spotters that import precomputed results.
+        """
+        raise NotImplementedError
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """Read already-cropped word images (recognition only): (text, confidence)
+        per crop. Spotters without a separate recognizer raise NotImplementedError."""
+        raise NotImplementedError
