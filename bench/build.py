@@ -1,0 +1,110 @@
+"""Build a suite's components and run preflight before any compute.
+
+Hard requirements (data files, restorer weights/code, the spotter) stop the run
+with one list of everything missing, unless ``--skip-unavailable``, which skips
+the missing restorers and records why. Image metrics are soft: one that cannot
+run (e.g. its weights are not on disk) is recorded as unavailable with the fix,
+and the rest of the run goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .components import RESTORERS
+from .errors import BenchError, PreflightError
+from .score import MetricState
+from .spot import SpotterFactory
+from .suite import Suite
+
+
+@dataclass
+class Components:
+    """Everything a run needs, built and checked."""
+
+    dataset: object
+    restorers: dict = field(default_factory=dict)  # name -> (Restorer, prompt source or None)
+    skipped_restorers: dict = field(default_factory=dict)  # name -> reason
+    spotter: object = None
+    spotter_factory: Optional[SpotterFactory] = None
+    metrics: list = field(default_factory=list)  # MetricState
+    restore_records: dict = field(default_factory=dict)  # name -> per-image restore records
+    detections: dict = field(default_factory=dict)  # (image hash, image id) -> detections
+
+
+def _make_prompt_source(spec: dict, spotter_factory: SpotterFactory):
+    if spec.get("source", "none") == "none":
+        return None
+    from .prompts import make_prompt_source
+
+    return make_prompt_source(spec, spotter_factory=spotter_factory)
+
+
+def build_components(suite: Suite, device: str, skip_unavailable: bool = False) -> Components:
+    """Instantiate and preflight every component of ``suite``."""
+    from .data import open_dataset
+
+    problems: list[str] = []
+    dataset = open_dataset(suite.dataset, suite.degradation)
+    problems += [f"data: {p}" for p in dataset.preflight()]
+    comps = Components(dataset=dataset)
+
+    sp = suite.spotter
+    comps.spotter_factory = SpotterFactory(sp.name, sp.min_score, dict(sp.args), device)
+    try:
+        comps.spotter = comps.spotter_factory.build()
+        problems += [f"spotter '{sp.name}': {p}" for p in comps.spotter.preflight()]
+    except BenchError as exc:
+        problems.append(f"spotter '{sp.name}': {exc}")
+    except TypeError as exc:
+        problems.append(f"{suite.path}: spotter.args: {exc}")
+
+    optional_problems: dict[str, list[str]] = {}
+    for i, spec in enumerate(suite.restorers):
+        try:
+            cls = RESTORERS.load(spec.adapter)
+            restorer = cls(scale=suite.degradation.scale, device=device, **spec.args)
+            prompt_source = _make_prompt_source(spec.prompt, comps.spotter_factory)
+            found = list(restorer.preflight())
+            if prompt_source is not None:
+                found += list(prompt_source.preflight())
+        except TypeError as exc:
+            found, restorer, prompt_source = [f"{suite.path}: restorers[{i}].args: {exc}"], None, None
+        except BenchError as exc:
+            found, restorer, prompt_source = [str(exc)], None, None
+        if found:
+            optional_problems[spec.name] = found
+        else:
+            comps.restorers[spec.name] = (restorer, prompt_source)
+
+    for name, found in optional_problems.items():
+        if skip_unavailable:
+            comps.skipped_restorers[name] = "; ".join(found)
+        else:
+            problems += [f"restorer '{name}': {p}" for p in found]
+    if problems:
+        raise PreflightError(problems + ["(use --skip-unavailable to run the rest and record these as skipped)"]
+                             if optional_problems and not skip_unavailable else problems)
+
+    comps.metrics = build_metrics(suite.metrics.image)
+    return comps
+
+
+def build_metrics(names) -> list[MetricState]:
+    """Create each image metric; an unavailable one keeps its reason instead."""
+    from .imagemetrics import create_metric
+
+    states = []
+    for name in names:
+        state = MetricState(name=name)
+        try:
+            metric = create_metric(name)
+            missing = metric.preflight()
+            if missing:
+                state.unavailable = "; ".join(missing)
+            state.metric = metric
+        except BenchError as exc:
+            state.unavailable = str(exc)
+        states.append(state)
+    return states

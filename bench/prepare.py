@@ -1,0 +1,101 @@
+"""Stage 1, prepare: store the HQ image, make (or take) the LQ image, and the
+bicubic-upsampled LQ ("no restoration" row).
+
+The LQ image comes from the data set (``degradation: provided``) or from the
+seeded degradation pipeline (``degradation: preset``), cached under a key made
+of the HQ hash, the image id, the full preset definition, seed and scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional
+
+from .cache import Cache, stage_key
+from .errors import DataError
+from .imageio import bicubic_resize
+from .records import ImageItem, Sample
+from .suite import DegradationSpec
+
+STAGE = "degrade"
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Everything the prepare stage needs; picklable for worker processes."""
+
+    cache_root: str
+    degradation: DegradationSpec
+
+
+_CACHE: Optional[Cache] = None
+
+
+def _init_worker(cache_root: str) -> None:
+    global _CACHE
+    _CACHE = Cache(cache_root)
+
+
+def _degrade_config(spec: DegradationSpec) -> tuple[str, dict]:
+    from .degrade import DEGRADE_VERSION, preset_definition
+
+    return DEGRADE_VERSION, {"preset": spec.preset, "definition": preset_definition(spec.preset),
+                             "seed": spec.seed, "scale": spec.scale}
+
+
+def prepare_one(job: tuple[Sample, DegradationSpec]) -> tuple[ImageItem, Optional[bool]]:
+    """Prepare one sample; returns the item and whether the LQ came from cache
+    (``None`` when the data set provided it)."""
+    sample, spec = job
+    cache = _CACHE
+    assert cache is not None, "prepare worker not initialised"
+    hit: Optional[bool] = None
+    hq_hash = cache.put_image(sample.hq) if sample.hq is not None else None
+    if spec.kind == "provided":
+        if sample.lq is None:
+            raise DataError(f"{sample.source}: record '{sample.id}': the data set provides no LQ image "
+                            f"for degradation level {spec.level}")
+        lq = sample.lq
+        lq_hash = cache.put_image(lq)
+    else:
+        if sample.hq is None:
+            raise DataError(f"{sample.source}: record '{sample.id}': a degradation preset needs an HQ image")
+        version, config = _degrade_config(spec)
+        key = stage_key(STAGE, version, config, {"hq": hq_hash, "id": sample.id})
+        rec = cache.get(STAGE, key)
+        if rec is not None and cache.has_image(rec["lq"]):
+            lq_hash, hit = rec["lq"], True
+            lq = None
+        else:
+            from .degrade import degrade_image
+
+            lq = degrade_image(sample.hq, spec.preset, spec.seed, sample.id, spec.scale)
+            lq_hash = cache.put_image(lq)
+            cache.put(STAGE, key, {"lq": lq_hash})
+            hit = False
+    if sample.hq is not None:
+        size = (sample.hq.shape[1], sample.hq.shape[0])
+    else:
+        shape = (lq if lq is not None else cache.get_image(lq_hash)).shape
+        size = (shape[1] * spec.scale, shape[0] * spec.scale)
+    lq_img = lq if lq is not None else cache.get_image(lq_hash)
+    lq_up_hash = cache.put_image(bicubic_resize(lq_img, size))
+    item = ImageItem(id=sample.id, hq=hq_hash, lq=lq_hash, lq_up=lq_up_hash, size=size,
+                     instances=list(sample.instances), has_annotations=sample.has_annotations)
+    item.outputs["LQ"] = lq_up_hash
+    if hq_hash is not None:
+        item.outputs["HQ"] = hq_hash
+    return item, hit
+
+
+def prepare_stage(samples: Iterable[Sample], cfg: PrepareConfig, workers: int, cache: Cache) -> Iterator[ImageItem]:
+    """Yield one prepared :class:`ImageItem` per sample, in data set order."""
+    from .parallel import bounded_map
+
+    jobs = ((s, cfg.degradation) for s in samples)
+    for item, hit in bounded_map(prepare_one, jobs, workers, _init_worker, (cfg.cache_root,)):
+        if hit is True:
+            cache.hits[STAGE] += 1
+        elif hit is False:
+            cache.misses[STAGE] += 1
+        yield item

@@ -1,0 +1,82 @@
+"""results.json, per_image.csv and text_details.jsonl: aggregation and writing.
+
+Schema ``tair-bench-results/1`` (documented field by field in README.md,
+"Results"). Everything under the top-level key ``run`` (timestamps, durations,
+cache statistics) varies between otherwise identical runs; everything else is
+a deterministic function of the suite, the data and the code versions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+from .imageio import atomic_write_bytes
+
+SCHEMA = "tair-bench-results/1"
+VOLATILE_KEYS = ("run",)
+
+
+def mean_or_none(values: list[Optional[float]]) -> tuple[Optional[float], int]:
+    """Mean of the finite values and how many there were (None if none)."""
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return (sum(vals) / len(vals) if vals else None), len(vals)
+
+
+def stable(results: dict) -> dict:
+    """The part of a results document that must be identical across reruns."""
+    return {k: v for k, v in results.items() if k not in VOLATILE_KEYS}
+
+
+def _clean(obj: Any) -> Any:
+    """Make values JSON-safe: NaN/inf become None (JSON has no such numbers)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def write_json(path: Path, doc: dict) -> None:
+    atomic_write_bytes(path, (json.dumps(_clean(doc), indent=2, sort_keys=False) + "\n").encode("utf-8"))
+
+
+def write_per_image_csv(path: Path, rows: list[dict]) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame = frame.sort_values(["image_id", "row_order"]).drop(columns=["row_order"])
+    atomic_write_bytes(path, frame.to_csv(index=False, float_format="%.6g").encode("utf-8"))
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    blob = "".join(json.dumps(_clean(r), sort_keys=True) + "\n" for r in records)
+    atomic_write_bytes(path, blob.encode("utf-8"))
+
+
+def _fmt(v: Any, pct: bool = False) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{100 * v:.1f}" if pct else f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+    return str(v)
+
+
+def format_table(doc: dict, columns: list[tuple[str, str, bool]]) -> str:
+    """A fixed-width text table of ``doc["results"]``: (key, header, as_percent)."""
+    rows = doc["rows"]
+    header = ["row"] + [h for _, h, _ in columns]
+    body = []
+    for row in rows:
+        vals = doc["results"].get(row, {})
+        body.append([row] + [_fmt(vals.get(k), pct) for k, _, pct in columns])
+    widths = [max(len(str(r[i])) for r in [header] + body) for i in range(len(header))]
+    line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w)  # noqa: E731
+                                    for i, (c, w) in enumerate(zip(cells, widths)))
+    out = [line(header), line(["-" * w for w in widths])] + [line(r) for r in body]
+    return "\n".join(out)

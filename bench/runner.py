@@ -1,0 +1,171 @@
+"""Wires the stages: prepare -> restore -> spot -> score -> results.
+
+Stage-major order: each stage streams over the images (one image in memory at a
+time, everything else by hash in the cache), one restorer model is loaded at a
+time, and every stage output is cached, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from . import PROTOCOL_VERSION, __version__
+from .build import Components, build_components
+from .cache import Cache
+from .prepare import PrepareConfig, prepare_stage
+from .progress import Progress
+from .provenance import environment, git_commit, inputs_digest
+from .records import ImageItem
+from .restore import RestoreStage
+from .score import score_image_metric, score_set_metric, score_text
+from .spot import spot_stage
+from .suite import Suite
+from .summary import aggregate
+
+REFERENCE_ROWS = ("HQ", "LQ")
+
+
+@dataclass
+class RunOptions:
+    out_dir: Path
+    cache_dir: Optional[Path] = None
+    limit: Optional[int] = None
+    device: str = "auto"
+    workers: int = 1
+    use_cache: bool = True
+    quiet: bool = False
+    skip_unavailable: bool = False
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible to torch, else ``cpu``."""
+    if device != "auto":
+        return device
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+def default_cache_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("TAIR_BENCH_CACHE", Path.home() / ".cache" / "tair-bench" / "cache"))
+
+
+def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
+    """Run a suite end to end; returns the results document and its path."""
+    from dataclasses import replace
+
+    t_start = time.time()
+    device = resolve_device(opts.device)
+    if opts.limit is not None:
+        suite = replace(suite, dataset=replace(suite.dataset, limit=opts.limit))
+    progress = Progress(opts.quiet)
+    comps = build_components(suite, device, opts.skip_unavailable)
+    tmp_cache = None
+    if opts.use_cache:
+        cache_root = Path(opts.cache_dir) if opts.cache_dir else default_cache_dir()
+    else:
+        tmp_cache = cache_root = Path(tempfile.mkdtemp(prefix="tair-bench-nocache-"))
+    cache = Cache(cache_root)
+    stage_seconds: dict[str, float] = {}
+    try:
+        items = _run_stages(suite, comps, cache, opts, progress, stage_seconds)
+        doc, per_image, details = _assemble(suite, comps, items, cache, device, stage_seconds, t_start)
+    finally:
+        if tmp_cache is not None:
+            shutil.rmtree(tmp_cache, ignore_errors=True)
+    out_dir = Path(opts.out_dir)
+    path = _write(doc, per_image, details, out_dir)
+    return doc, path
+
+
+def _timed(stage_seconds: dict, name: str, t0: float) -> None:
+    stage_seconds[name] = stage_seconds.get(name, 0.0) + time.perf_counter() - t0
+
+
+def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progress, stage_seconds) -> list[ImageItem]:
+    t0 = time.perf_counter()
+    cfg = PrepareConfig(str(cache.root), suite.degradation)
+    items = list(progress.bar(prepare_stage(iter(comps.dataset), cfg, opts.workers, cache), "degrade"))
+    _timed(stage_seconds, "degrade", t0)
+    comps.restore_records = {}
+    for name, (restorer, prompt_source) in comps.restorers.items():
+        t0 = time.perf_counter()
+        comps.restore_records[name] = RestoreStage(name, restorer, prompt_source, cache).run(items, progress)
+        _timed(stage_seconds, f"restore:{name}", t0)
+    t0 = time.perf_counter()
+    jobs = [(h, it.id) for it in items for h in it.outputs.values()]
+    comps.detections = spot_stage(jobs, comps.spotter_factory, comps.spotter, cache, opts.workers, progress)
+    _timed(stage_seconds, "spot", t0)
+    return items
+
+
+def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Cache, device: str,
+              stage_seconds: dict, t_start: float) -> tuple[dict, list[dict], list[dict]]:
+    from .textmetrics import TextEvalConfig
+
+    rows = [r for r in REFERENCE_ROWS if any(r in it.outputs for it in items)] + list(comps.restorers)
+    t0 = time.perf_counter()
+    tm = suite.metrics.text
+    text_cfg = TextEvalConfig(compat=tm.compat, matching=tm.matching, confident_threshold=tm.confident_threshold)
+    vocabulary = frozenset(i.text for it in items for i in it.instances if not i.dont_care)
+    text = score_text(items, rows, comps.detections, text_cfg, vocabulary)
+    image_values, set_values = {}, {}
+    for state in comps.metrics:
+        if state.unavailable:
+            continue
+        state.metric.load(device)
+        if state.metric.mode == "set":
+            set_values[state.name] = score_set_metric(state, items, rows, cache)
+        else:
+            image_values[state.name] = score_image_metric(state, items, rows, cache)
+    _timed(stage_seconds, "score", t0)
+    doc, per_image, details = aggregate(suite, comps, rows, items, text, image_values, set_values, text_cfg)
+    doc.update({
+        "schema": "tair-bench-results/1",
+        "tair_bench_version": __version__,
+        "protocol_version": PROTOCOL_VERSION,
+        "git_commit": git_commit(),
+        "environment": environment(device),
+        "inputs": inputs_digest(items),
+    })
+    doc["run"] = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
+        "seconds": round(time.time() - t_start, 3),
+        "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()},
+        "cache": {"root": str(cache.root), "stages": cache.stats()},
+        "restore_seconds_per_image": {
+            name: _mean([r.get("seconds") for r in recs]) for name, recs in comps.restore_records.items()},
+    }
+    return _ordered(doc), per_image, details
+
+
+def _mean(vals):
+    vals = [v for v in vals if v is not None]
+    return round(sum(vals) / len(vals), 4) if vals else None
+
+
+def _ordered(doc: dict) -> dict:
+    first = ["schema", "tair_bench_version", "protocol_version", "git_commit", "suite", "data", "degradation",
+             "spotter", "rows", "metrics", "results"]
+    return {**{k: doc[k] for k in first if k in doc}, **{k: v for k, v in doc.items() if k not in first}}
+
+
+def _write(doc: dict, per_image: list[dict], details: list[dict], out_dir: Path) -> Path:
+    from .results import write_json, write_jsonl, write_per_image_csv
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_per_image_csv(out_dir / "per_image.csv", per_image)
+    write_jsonl(out_dir / "text_details.jsonl", details)
+    path = out_dir / "results.json"
+    write_json(path, doc)
+    return path

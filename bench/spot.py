@@ -1,0 +1,108 @@
+"""Stage 3, spot: read the text of every distinct image (HQ, LQ, each output).
+
+Results are cached per (spotter version + config, image hash, image id), so an
+image shared by two rows (the bicubic restorer and the LQ row) is read once.
+With ``workers > 1`` each worker process loads its own spotter once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .cache import Cache, stage_key
+from .errors import SpotterError
+from .records import Detection, as_polygon
+
+STAGE = "spot"
+
+
+def detections_to_json(dets: list[Detection]) -> list[dict]:
+    return [{"polygon": [list(p) for p in d.polygon], "text": d.text, "score": float(d.score)} for d in dets]
+
+
+def detections_from_json(raw: list[dict]) -> list[Detection]:
+    return [Detection(as_polygon(d["polygon"]), str(d["text"]), float(d["score"])) for d in raw]
+
+
+@dataclass(frozen=True)
+class SpotterFactory:
+    """Picklable recipe for building the suite's spotter in any process."""
+
+    name: str
+    min_score: float
+    args: dict
+    device: str
+
+    def build(self):
+        from .components import SPOTTERS
+
+        return SPOTTERS.load(self.name)(min_score=self.min_score, device=self.device, **self.args)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(factory: SpotterFactory, cache_root: str, registry_extra: tuple = ()) -> None:
+    from .components import SPOTTERS
+
+    for name, target in registry_extra:  # components registered at run time (tests, plugins)
+        if name not in SPOTTERS:
+            SPOTTERS.add(name, target, "registered by the parent process")
+    _WORKER["factory"] = factory
+    _WORKER["cache"] = Cache(cache_root)
+    _WORKER["spotter"] = None
+
+
+def spot_key(spotter, image_hash: str, image_id: str) -> str:
+    return stage_key(STAGE, spotter.version(), spotter.config(), {"image": image_hash, "id": image_id})
+
+
+def _spot_one(job: tuple[str, str, str]) -> tuple[str, Optional[dict]]:
+    """Spot one image unless cached. Returns (key, record or None if it was cached)."""
+    key, image_hash, image_id = job
+    cache: Cache = _WORKER["cache"]
+    if cache.get(STAGE, key) is not None:
+        return key, None
+    if _WORKER["spotter"] is None:
+        _WORKER["spotter"] = _WORKER["factory"].build()
+        _WORKER["spotter"].load()
+    spotter = _WORKER["spotter"]
+    image = cache.get_image(image_hash)
+    t0 = time.perf_counter()
+    dets = spotter.spot(image, image_id)
+    seconds = time.perf_counter() - t0
+    if not isinstance(dets, list) or not all(isinstance(d, Detection) for d in dets):
+        raise SpotterError(f"spotter '{_WORKER['factory'].name}' returned {type(dets).__name__} for image "
+                           f"'{image_id}', expected a list of Detection")
+    rec = {"detections": detections_to_json(dets), "seconds": seconds}
+    cache.put(STAGE, key, rec)
+    return key, rec
+
+
+def _registered(name: str) -> tuple:
+    from .components import SPOTTERS
+
+    return ((name, SPOTTERS.get(name).target),)
+
+
+def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter, cache: Cache,
+               workers: int, progress) -> dict[tuple[str, str], list[Detection]]:
+    """Spot every distinct (image hash, image id); returns their detections."""
+    from .parallel import bounded_map
+
+    unique = sorted(set(jobs))
+    keyed = [(spot_key(key_spotter, h, i), h, i) for h, i in unique]
+    todo = [j for j in keyed if cache.get(STAGE, j[0]) is None]
+    for _ in progress.bar(bounded_map(_spot_one, todo, workers, _init_worker,
+                                              (factory, str(cache.root), _registered(factory.name))),
+                          "spot", total=len(todo)):
+        pass
+    out = {}
+    for key, h, i in keyed:
+        rec = Cache(cache.root).get(STAGE, key)
+        if rec is None:
+            raise SpotterError(f"spot result for image '{i}' missing after the spot stage (cache at {cache.root})")
+        out[(h, i)] = detections_from_json(rec["detections"])
+    return out

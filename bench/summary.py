@@ -1,0 +1,151 @@
+"""Aggregate per-image scores into the results document, the per-image table
+and the per-image text details (wrong words) kept for the report."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .records import ImageItem
+from .results import mean_or_none
+
+#: text metrics whose headroom is reported for every restorer
+HEADROOM_METRICS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean")
+
+
+def _metric_entries(comps, text_cfg) -> dict:
+    """The ``metrics`` section: every metric's direction, definition and status."""
+    from .textmetrics import TEXT_METRIC_DEFINITIONS, TEXT_METRIC_HIGHER_IS_BETTER
+
+    out = {}
+    for state in comps.metrics:
+        m = state.metric
+        out[state.name] = {
+            "kind": "image", "mode": getattr(m, "mode", None),
+            "higher_is_better": getattr(m, "higher_is_better", None),
+            "definition": getattr(m, "definition", None),
+            "available": state.unavailable is None,
+            "reason": state.unavailable,
+            **({"info": state.info} if state.info else {}),
+        }
+    for name, definition in TEXT_METRIC_DEFINITIONS.items():
+        out[name] = {"kind": "text", "higher_is_better": TEXT_METRIC_HIGHER_IS_BETTER.get(name),
+                     "definition": definition, "available": True, "reason": None}
+    return out
+
+
+def _headroom(results: dict, rows: list[str]) -> dict:
+    from .textmetrics import headroom
+
+    out = {}
+    for row in rows:
+        if row in ("HQ", "LQ"):
+            continue
+        entry = {}
+        for m in HEADROOM_METRICS:
+            vals = [results.get(r, {}).get(m) for r in (row, "LQ", "HQ")]
+            value = headroom(*vals) if None not in vals else None
+            entry[m] = value
+            if value is None:
+                entry[f"{m}_reason"] = ("undefined: F1 of HQ equals F1 of LQ" if None not in vals
+                                        else "undefined: a reference row has no value")
+        out[row] = entry
+    return out
+
+
+def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_values: dict, set_values: dict,
+              text_cfg) -> tuple[dict, list[dict], list[dict]]:
+    """Build the deterministic part of results.json, per-image rows and text details."""
+    from .textmetrics import pool
+
+    results: dict[str, dict] = {row: {} for row in rows}
+    n_images: dict[str, dict] = {row: {} for row in rows}
+    for row in rows:
+        pooled = pool(r for _, r in text.get(row, []))
+        results[row].update(pooled)
+        for name, per_row in image_values.items():
+            if row in per_row:
+                value, n = mean_or_none([v for _, v in per_row[row]])
+                results[row][name] = value
+                n_images[row][name] = n
+        for name, per_row in set_values.items():
+            if row in per_row:
+                results[row][name] = per_row[row]
+    for state in comps.metrics:
+        if state.unavailable:
+            for row in rows:
+                results[row][state.name] = None
+    doc = {
+        "suite": {"name": suite.name, "hash": suite.content_hash(), "path": suite.path,
+                  "definition": suite.to_dict()},
+        "data": {**comps.dataset.describe(), "n_images": len(items),
+                 "skipped_records": [s.message() for s in comps.dataset.skipped]},
+        "degradation": _degradation_entry(suite),
+        "spotter": {"name": suite.spotter.name, "version": comps.spotter.version(),
+                    "config": comps.spotter.config(), "min_score": suite.spotter.min_score},
+        "text_eval": {**text_cfg.to_dict(), "headline": suite.metrics.text.headline},
+        "rows": rows,
+        "reference_rows": [r for r in ("HQ", "LQ") if r in rows],
+        "restorers": {name: {"adapter": spec.adapter, "version": comps.restorers[name][0].version(),
+                             "config": comps.restorers[name][0].config(), "prompt": spec.prompt}
+                      for spec in suite.restorers for name in [spec.name] if name in comps.restorers},
+        "skipped_restorers": dict(comps.skipped_restorers),
+        "metrics": _metric_entries(comps, text_cfg),
+        "results": results,
+        "n_images_per_metric": n_images,
+        "headroom": _headroom(results, rows),
+    }
+    return doc, _per_image_rows(rows, items, text, image_values), _text_details(rows, text, comps)
+
+
+def _degradation_entry(suite) -> dict:
+    d = suite.degradation
+    entry = {"kind": d.kind, "scale": d.scale, "seed": d.seed}
+    if d.kind == "provided":
+        entry.update(level=d.level, note="the data set's own LQ images")
+    else:
+        from .degrade import preset_definition
+
+        entry.update(preset=d.preset, definition=preset_definition(d.preset),
+                     note="tair-bench's seeded Real-ESRGAN-style pipeline applied to the HQ images")
+    return entry
+
+
+def _per_image_rows(rows, items, text, image_values) -> list[dict]:
+    from .textmetrics import pool
+
+    by_key: dict[tuple[str, str], dict] = {}
+    order = {r: i for i, r in enumerate(rows)}
+    for item in items:
+        for row in rows:
+            if row in item.outputs:
+                by_key[(item.id, row)] = {"image_id": item.id, "row": row, "row_order": order[row],
+                                          "image": item.outputs[row]}
+    for row, entries in text.items():
+        for item, result in entries:
+            p = pool([result])
+            rec = by_key[(item.id, row)]
+            rec.update({"n_gt": p["det_n_gt"], "n_det": p["det_n_det"], "det_hmean": p["det_hmean"],
+                        "e2e_none_hmean": p["e2e_none_hmean"], "e2e_none_ws_hmean": p["e2e_none_ws_hmean"],
+                        "confidently_wrong": p["confidently_wrong"], "phantom": result.n_phantom,
+                        "wrong_words": len(result.wrong_words)})
+    for name, per_row in image_values.items():
+        for row, entries in per_row.items():
+            for item, value in entries:
+                by_key[(item.id, row)][name] = value
+    return list(by_key.values())
+
+
+def _text_details(rows, text, comps) -> list[dict]:
+    """One record per (image, row): matched pairs and wrong words, for the report."""
+    prompts = {name: {r["id"]: (r.get("prompt"), r.get("prompt_info")) for r in recs}
+               for name, recs in getattr(comps, "restore_records", {}).items()}
+    out = []
+    for row in rows:
+        for item, result in text.get(row, []):
+            rec = {"image_id": item.id, "row": row, **result.to_dict()}
+            prompt: Optional[tuple] = prompts.get(row, {}).get(item.id)
+            if prompt and prompt[0] is not None:
+                rec["prompt"], rec["prompt_info"] = prompt
+            out.append(rec)
+    out.sort(key=lambda r: (r["image_id"], rows.index(r["row"])))
+    return out
