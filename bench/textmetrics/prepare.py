@@ -1,0 +1,54 @@
+"""TESTR's treatment of predictions before matching (PROTOCOL.md, "Predictions").
+
+Source: ``to_eval_format`` and ``sort_detection`` in cvlab-kaist/TAIR
+``testr/adet/evaluation/text_evaluation.py``: keep ``score > 0.1``; write coordinates
+with ``int()``; drop polygons shapely calls invalid; keep the detection order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shapely.geometry import Polygon
+
+from bench.records import Detection
+from bench.textmetrics.config import TextEvalConfig
+from bench.textmetrics.geometry import detection_polygon
+from bench.textmetrics.normalize import prediction_text
+
+
+@dataclass(frozen=True)
+class PreparedDetection:
+    """A detection as the evaluator sees it; ``index`` is its place in the input list."""
+
+    index: int
+    geometry: Polygon
+    text: str
+    raw_text: str
+    score: float
+
+
+def evaluated_points(det: Detection, compat: str) -> list[tuple[float, float]] | None:
+    """Polygon points after TESTR's ``int()`` truncation (testr) or as given (clean)."""
+    pts = [(float(x), float(y)) for x, y in det.polygon]
+    if not all(math.isfinite(v) for p in pts for v in p):
+        return None
+    if compat == "testr":
+        pts = [(float(int(x)), float(int(y))) for x, y in pts]
+    return pts
+
+
+def prepare_detections(dets: Sequence[Detection], cfg: TextEvalConfig) -> list[PreparedDetection]:
+    """Apply the score pre-filter, coordinate rule, polygon validity and text rule."""
+    out: list[PreparedDetection] = []
+    for i, det in enumerate(dets):
+        if not det.score > cfg.prefilter_score:
+            continue
+        pts = evaluated_points(det, cfg.compat)
+        geom = detection_polygon(pts) if pts is not None else None
+        if geom is None:
+            continue
+        out.append(PreparedDetection(i, geom, prediction_text(det.text, cfg.compat), det.text, float(det.score)))
+    return out
