@@ -33,12 +33,20 @@ class Components:
     detections: dict = field(default_factory=dict)  # (image hash, image id) -> detections
 
 
-def _make_prompt_source(spec: dict, spotter_factory: SpotterFactory):
-    if spec.get("source", "none") == "none":
+def _make_prompt_source(spec: dict, spotter_factory: SpotterFactory, device: str):
+    """Build a restorer's prompt source; ``spotted`` defaults to the suite's spotter."""
+    options = {k: v for k, v in spec.items() if k != "source"}
+    kind = spec.get("source", "none")
+    if kind == "none":
         return None
     from .prompts import make_prompt_source
 
-    return make_prompt_source(spec, spotter_factory=spotter_factory)
+    if kind == "spotted" and "spotter" not in options:
+        options.update(spotter=spotter_factory.name, spotter_args=dict(spotter_factory.args),
+                       min_score=options.get("min_score", spotter_factory.min_score))
+    if kind == "caption":
+        options.setdefault("device", device)
+    return make_prompt_source({"type": kind, **options})
 
 
 def build_components(suite: Suite, device: str, skip_unavailable: bool = False) -> Components:
@@ -65,7 +73,7 @@ def build_components(suite: Suite, device: str, skip_unavailable: bool = False) 
         try:
             cls = RESTORERS.load(spec.adapter)
             restorer = cls(scale=suite.degradation.scale, device=device, **spec.args)
-            prompt_source = _make_prompt_source(spec.prompt, comps.spotter_factory)
+            prompt_source = _make_prompt_source(spec.prompt, comps.spotter_factory, device)
             found = list(restorer.preflight())
             if prompt_source is not None:
                 found += list(prompt_source.preflight())

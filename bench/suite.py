@@ -26,6 +26,10 @@ from .registry import did_you_mean
 
 SUITE_FORMAT_VERSION = 1
 
+#: keys of a restorer's ``prompt`` mapping (options of :mod:`bench.prompts` sources)
+PROMPT_KEYS = ("source", "template", "empty", "max_words", "spotter", "spotter_args", "min_score",
+               "path", "max_new_tokens")
+
 
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -199,8 +203,7 @@ def _restorers(ctx: _Ctx, raw: Any, names: "Names") -> tuple:
         prompt = r.get("prompt", {"source": "none"})
         if isinstance(prompt, str):
             prompt = {"source": prompt}
-        prompt = ctx.mapping(prompt, f"{p}.prompt", {"source": True, "template": False,
-                                                    "spotter": False, "captioner": False})
+        prompt = ctx.mapping(prompt, f"{p}.prompt", {k: k == "source" for k in PROMPT_KEYS})
         ctx.name(prompt["source"], f"{p}.prompt.source", names.prompt_sources, "prompt source")
         out.append(RestorerSpec(name=name, adapter=adapter, args=dict(args), prompt=dict(prompt)))
     return tuple(out)
