@@ -28,8 +28,8 @@ RESTORERS.add("sd-upscaler", "adapters.sd_upscaler:SDUpscaler",
 SPOTTERS = Registry("spotter", "tair_bench.spotters")
 SPOTTERS.add("rapidocr", "bench.spotters.rapidocr:RapidOCRSpotter",
              "PP-OCR det+rec ONNX models from the rapidocr wheel, lines split into words", "ocr")
-SPOTTERS.add("tesseract", "bench.spotters.tesseract:TesseractSpotter", "Tesseract 5 word boxes (Debian)")
-SPOTTERS.add("easyocr", "bench.spotters.easyocr:EasyOCRSpotter", "EasyOCR CRAFT + english_g2, offline models")
+SPOTTERS.add("tesseract", "bench.spotters.tesseract:TesseractSpotter", "Tesseract 5 word boxes (Debian)", "tesseract")
+SPOTTERS.add("easyocr", "bench.spotters.easyocr:EasyOCRSpotter", "EasyOCR CRAFT + english_g2, offline models", "easyocr")
 SPOTTERS.add("mmocr", "bench.spotters.mmocr:MMOCRSpotter", "MMOCR det+rec from user config/checkpoints")
 SPOTTERS.add("predictions", "bench.spotters.predictions:PredictionsSpotter",
              "spotting results computed elsewhere (e.g. TESTR), from a JSON file")
