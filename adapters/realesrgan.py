@@ -1,0 +1,326 @@
+"""Real-ESRGAN restorers in PyTorch: ``RealESRGAN_x4plus`` and ``realesr-general-x4v3``.
+
+The two networks are written out here rather than taken from ``basicsr``/
+``realesrgan`` (whose installs pin old torchvision APIs) or ``spandrel`` (an
+optional extra that would hide the key layout this module must check). The
+definitions follow the published architectures:
+
+* RRDBNet -- ESRGAN (Wang et al., ECCVW 2018), BasicSR ``basicsr/archs/rrdbnet_arch.py``;
+  RealESRGAN_x4plus uses num_feat 64, num_block 23, num_grow_ch 32, scale 4
+  (Real-ESRGAN ``inference_realesrgan.py``).
+* SRVGGNetCompact -- Real-ESRGAN ``realesrgan/archs/srvgg_arch.py``;
+  realesr-general-x4v3 uses num_feat 64, num_conv 32, PReLU, pixel shuffle x4.
+
+State-dict key names are BasicSR's, so the released ``.pth`` files load with
+strict key checking. The hyper-parameters are read from the file's tensor
+shapes (like ``spandrel`` does), so fine-tunes of the same family with other
+widths/depths (e.g. RealESRGAN_x4plus_anime_6B, num_block 6) load too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from bench.errors import AdapterError, WeightsMissing
+from bench.registry import did_you_mean
+
+from .base import Restorer
+from .tiling import run_tiled
+
+# -- networks ------------------------------------------------------------------
+
+
+class ResidualDenseBlock(nn.Module):
+    """Five 3x3 convs with dense connections; output scaled by 0.2 plus input."""
+
+    def __init__(self, num_feat: int = 64, num_grow_ch: int = 32):
+        super().__init__()
+        for i in range(5):
+            out_ch = num_feat if i == 4 else num_grow_ch
+            setattr(self, f"conv{i + 1}", nn.Conv2d(num_feat + i * num_grow_ch, out_ch, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = [x]
+        for i in range(1, 5):
+            conv = getattr(self, f"conv{i}")
+            feats.append(F.leaky_relu(conv(torch.cat(feats, 1)), 0.2))
+        return self.conv5(torch.cat(feats, 1)) * 0.2 + x
+
+
+class RRDB(nn.Module):
+    """Residual-in-residual dense block: three RDBs, scaled by 0.2, plus input."""
+
+    def __init__(self, num_feat: int, num_grow_ch: int = 32):
+        super().__init__()
+        self.rdb1 = ResidualDenseBlock(num_feat, num_grow_ch)
+        self.rdb2 = ResidualDenseBlock(num_feat, num_grow_ch)
+        self.rdb3 = ResidualDenseBlock(num_feat, num_grow_ch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rdb3(self.rdb2(self.rdb1(x))) * 0.2 + x
+
+
+class RRDBNet(nn.Module):
+    """ESRGAN generator, x4 only: two nearest-x2 upsamplings, each followed by a conv."""
+
+    scale = 4
+
+    def __init__(self, num_in_ch: int = 3, num_out_ch: int = 3, num_feat: int = 64,
+                 num_block: int = 23, num_grow_ch: int = 32):
+        super().__init__()
+        self.conv_first = nn.Conv2d(num_in_ch, num_feat, 3, 1, 1)
+        self.body = nn.Sequential(*[RRDB(num_feat, num_grow_ch) for _ in range(num_block)])
+        self.conv_body = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_up1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_up2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_hr = nn.Conv2d(num_feat, num_feat, 3, 1, 1)
+        self.conv_last = nn.Conv2d(num_feat, num_out_ch, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat = self.conv_first(x)
+        feat = feat + self.conv_body(self.body(feat))
+        feat = F.leaky_relu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
+        feat = F.leaky_relu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
+        return self.conv_last(F.leaky_relu(self.conv_hr(feat), 0.2))
+
+    @classmethod
+    def from_state_dict(cls, sd: dict) -> RRDBNet:
+        """Build the net whose shapes match ``sd`` (defaults where keys are absent)."""
+        blocks = {int(m.group(1)) for k in sd if (m := re.match(r"body\.(\d+)\.", k))}
+        first, grow = sd.get("conv_first.weight"), sd.get("body.0.rdb1.conv1.weight")
+        return cls(num_in_ch=first.shape[1] if first is not None else 3,
+                   num_feat=first.shape[0] if first is not None else 64,
+                   num_block=max(blocks) + 1 if blocks else 23,
+                   num_grow_ch=grow.shape[0] if grow is not None else 32)
+
+
+class SRVGGNetCompact(nn.Module):
+    """Plain conv/PReLU stack at input resolution, pixel shuffle, plus the
+    nearest-upsampled input (the net learns a residual)."""
+
+    def __init__(self, num_in_ch: int = 3, num_out_ch: int = 3, num_feat: int = 64,
+                 num_conv: int = 32, upscale: int = 4):
+        super().__init__()
+        self.scale = upscale
+        layers: list[nn.Module] = [nn.Conv2d(num_in_ch, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
+        for _ in range(num_conv):
+            layers += [nn.Conv2d(num_feat, num_feat, 3, 1, 1), nn.PReLU(num_feat)]
+        layers.append(nn.Conv2d(num_feat, num_out_ch * upscale * upscale, 3, 1, 1))
+        self.body = nn.ModuleList(layers)  # keys body.N.weight/bias, as released
+        self.upsampler = nn.PixelShuffle(upscale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x
+        for layer in self.body:
+            out = layer(out)
+        return self.upsampler(out) + F.interpolate(x, scale_factor=self.scale, mode="nearest")
+
+    @classmethod
+    def from_state_dict(cls, sd: dict) -> SRVGGNetCompact:
+        """Build the net whose shapes match ``sd`` (defaults where keys are absent)."""
+        convs = sorted(int(m.group(1)) for k, v in sd.items()
+                       if (m := re.fullmatch(r"body\.(\d+)\.weight", k)) and v.ndim == 4)
+        if len(convs) < 2:
+            return cls()
+        first, last = sd[f"body.{convs[0]}.weight"], sd[f"body.{convs[-1]}.weight"]
+        upscale = round((last.shape[0] / 3) ** 0.5)
+        return cls(num_in_ch=first.shape[1], num_feat=first.shape[0],
+                   num_conv=len(convs) - 2, upscale=upscale)
+
+
+# -- model files -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A released model: its file name, where it is published, how to build it."""
+
+    file: str
+    url: str
+    build: Callable[[dict], nn.Module]
+
+
+#: Released files (github.com/xinntao/Real-ESRGAN, releases v0.1.0 and v0.2.5.0).
+MODELS: dict[str, ModelSpec] = {
+    "RealESRGAN_x4plus": ModelSpec(
+        "RealESRGAN_x4plus.pth",
+        "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth",
+        RRDBNet.from_state_dict),
+    "realesr-general-x4v3": ModelSpec(
+        "realesr-general-x4v3.pth",
+        "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/realesr-general-x4v3.pth",
+        SRVGGNetCompact.from_state_dict),
+}
+
+
+def weights_dir() -> Path:
+    """Where model files are looked for: ``$TAIR_BENCH_WEIGHTS`` or
+    ``~/.cache/tair-bench/weights``."""
+    env = os.environ.get("TAIR_BENCH_WEIGHTS")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "tair-bench" / "weights"
+
+
+_SHA256_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, cached per (real path, mtime, size)."""
+    p = os.path.realpath(path)
+    st = os.stat(p)
+    key = (p, st.st_mtime_ns, st.st_size)
+    if key not in _SHA256_CACHE:
+        h = hashlib.sha256()
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _SHA256_CACHE[key] = h.hexdigest()
+    return _SHA256_CACHE[key]
+
+
+def _first(keys: Sequence[str], n: int = 5) -> str:
+    keys = sorted(keys)
+    return ", ".join(keys[:n]) + (f" (+{len(keys) - n} more)" if len(keys) > n else "")
+
+
+def load_network(model: str, path: str | os.PathLike) -> nn.Module:
+    """Load a released (or same-layout) ``.pth`` into its network, strictly.
+
+    Accepts ``{"params_ema": sd}`` (preferred, as in RealESRGAN_x4plus.pth),
+    ``{"params": sd}`` (realesr-general-x4v3.pth) or a bare state dict.
+    """
+    spec = MODELS[model]
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        raise AdapterError(f"{path}: not a readable torch file ({exc})") from None
+    sd = obj
+    if isinstance(obj, dict):
+        sd = obj.get("params_ema", obj.get("params", obj))
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise AdapterError(f"{path}: expected a state dict (or one under 'params_ema'/'params')")
+    net = spec.build(sd)
+    expected = set(net.state_dict())
+    missing, unexpected = expected - set(sd), set(sd) - expected
+    if missing or unexpected:
+        raise AdapterError(
+            f"{path}: not a {model} state dict; missing keys: {_first(missing) or '-'}; "
+            f"unexpected keys: {_first(unexpected) or '-'}")
+    try:
+        net.load_state_dict(sd, strict=True)
+    except RuntimeError as exc:  # shape mismatches
+        raise AdapterError(f"{path}: tensor shapes do not fit {model}: {exc}") from None
+    return net.eval()
+
+
+# -- adapter ------------------------------------------------------------------------
+
+
+class RealESRGAN(Restorer):
+    """Real-ESRGAN x4 super-resolution (input_mode "lq": returns 4x larger images).
+
+    Args: ``model`` (a name in :data:`MODELS`), ``weights`` (path to the .pth;
+    default ``<weights_dir>/<official file name>``), ``tile`` (tile size in input
+    pixels, 0 = whole image), ``tile_pad`` (context around each tile), ``fp16``
+    (half precision; CUDA only; default on for CUDA as in Real-ESRGAN's
+    ``inference_realesrgan.py``), ``batch_size``.
+    """
+
+    input_mode = "lq"
+    code_version = "1"
+
+    def __init__(self, scale: int = 4, device: str = "cpu", model: str = "RealESRGAN_x4plus",
+                 weights: str | None = None, tile: int = 0, tile_pad: int = 10,
+                 fp16: bool | None = None, batch_size: int = 1, **args: Any):
+        super().__init__(scale=scale, device=device, model=model, tile=tile, tile_pad=tile_pad,
+                         batch_size=batch_size, **args)
+        if args:
+            raise AdapterError(f"realesrgan: unknown argument(s) {sorted(args)}; "
+                               "known: model, weights, tile, tile_pad, fp16, batch_size")
+        if model not in MODELS:
+            raise AdapterError(f"realesrgan: unknown model '{model}'{did_you_mean(model, MODELS)}")
+        if self.scale != 4:
+            raise AdapterError(f"realesrgan: the {model} model is x4; got scale {scale}")
+        self.model = model
+        self.weights = Path(weights).expanduser() if weights else weights_dir() / MODELS[model].file
+        self.tile, self.tile_pad = int(tile), int(tile_pad)
+        try:
+            is_cuda = torch.device(device).type == "cuda"
+        except RuntimeError:
+            raise AdapterError(f"realesrgan: unknown device '{device}' (cpu, cuda or cuda:N)") from None
+        self.fp16 = is_cuda if fp16 is None else bool(fp16)
+        if self.fp16 and not is_cuda:
+            raise AdapterError(f"realesrgan: fp16 needs a CUDA device; got device '{device}'")
+        self.args["fp16"] = self.fp16
+        self.batch_size = max(1, int(batch_size))
+        self.net: nn.Module | None = None
+
+    def _missing(self) -> WeightsMissing:
+        spec = MODELS[self.model]
+        return WeightsMissing(
+            f"realesrgan ({self.model})", str(self.weights),
+            f"download {spec.url} to that path (or pass weights: PATH, or set TAIR_BENCH_WEIGHTS)")
+
+    def preflight(self) -> list[str]:
+        problems = []
+        if not self.weights.is_file():
+            problems.append(str(self._missing()))
+        if torch.device(self.device).type == "cuda" and not torch.cuda.is_available():
+            problems.append(f"realesrgan: device '{self.device}' asked for, but torch sees no CUDA GPU")
+        return problems
+
+    def version(self) -> str:
+        if not self.weights.is_file():
+            raise self._missing()
+        return f"{super().version()}/{self.model}/sha256={file_sha256(self.weights)}"
+
+    def load(self) -> None:
+        if not self.weights.is_file():
+            raise self._missing()
+        net = load_network(self.model, self.weights).to(self.device)
+        self.net = net.half() if self.fp16 else net
+
+    @torch.inference_mode()
+    def infer(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` float RGB in [0, 1] -> ``(N, 3, 4H, 4W)`` float32 on
+        the CPU, unclamped (tests compare these before quantization)."""
+        if self.net is None:
+            self.load()
+        net = self.net
+        dtype = torch.float16 if self.fp16 else torch.float32
+        x = x.to(self.device, dtype)
+        y = run_tiled(net, x, self.scale, self.tile, self.tile_pad)
+        return y.float().cpu()
+
+    def restore_batch(self, images: Sequence[np.ndarray], prompts=None) -> list[np.ndarray]:
+        outs: list[np.ndarray] = []
+        for group in _shape_groups(images, self.batch_size):
+            x = torch.from_numpy(np.stack(group)).permute(0, 3, 1, 2).float() / 255.0
+            y = self.infer(x).clamp(0, 1).mul(255).round().to(torch.uint8)
+            outs.extend(np.ascontiguousarray(a) for a in y.permute(0, 2, 3, 1).numpy())
+        return outs
+
+
+def _shape_groups(images: Sequence[np.ndarray], size: int) -> list[list[np.ndarray]]:
+    """Split ``images`` into runs of equal shape, at most ``size`` each, in order."""
+    groups: list[list[np.ndarray]] = []
+    for i, img in enumerate(images):
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise AdapterError(f"realesrgan: image {i} must be (H, W, 3) uint8, "
+                               f"got {img.shape} {img.dtype}")
+        if groups and len(groups[-1]) < size and groups[-1][0].shape == img.shape:
+            groups[-1].append(img)
+        else:
+            groups.append([img])
+    return groups
