@@ -86,11 +86,13 @@ def check_polygon(points, size: Optional[tuple[int, int]]) -> str | None:
         tol = 1.0  # allow a 1 px rounding margin on the border
         if arr[:, 0].min() < -tol or arr[:, 1].min() < -tol or arr[:, 0].max() > w + tol or arr[:, 1].max() > h + tol:
             return f"polygon lies outside the {w}x{h} image"
+    if np.linalg.matrix_rank(arr - arr.mean(axis=0), tol=1e-9) < 2:
+        return "polygon has zero area (all points on one line)"
     shape = ShapelyPolygon(arr)
-    if shape.area <= 0:
-        return "polygon has zero area"
     if not shape.is_valid:
         return "polygon is self-intersecting"
+    if shape.area <= 0:
+        return "polygon has zero area"
     return None
 
 
@@ -126,4 +128,18 @@ def require_path(path: Optional[str], what: str, fix: str) -> list[str]:
     return []
 
 
-__all__ = ["DatasetSource", "SkippedRecord", "build_instances", "check_polygon", "DataError"]
+def check_options(options: dict, allowed: dict[str, type]) -> list[str]:
+    """Preflight helper: unknown ``dataset.options`` keys and wrongly typed values."""
+    from ..registry import did_you_mean
+
+    problems = []
+    for key, value in options.items():
+        if key not in allowed:
+            problems.append(f"dataset.options.{key}: unknown option{did_you_mean(key, allowed)} "
+                            f"(this loader takes: {', '.join(sorted(allowed)) or 'none'})")
+        elif not isinstance(value, allowed[key]) or (allowed[key] is not bool and isinstance(value, bool)):
+            problems.append(f"dataset.options.{key}: expected {allowed[key].__name__}, got {value!r}")
+    return problems
+
+
+__all__ = ["DatasetSource", "SkippedRecord", "build_instances", "check_options", "check_polygon", "DataError"]

@@ -48,24 +48,62 @@ def _image(value, where: str):
 class SATextTest(DatasetSource):
     """Loader for the SA-Text-test parquet schema."""
 
-    def preflight(self) -> list[str]:
+    def _local_path(self) -> str | None:
+        """``dataset.path``, else a copy made by ``bench data fetch`` of ``dataset.source``."""
         if self.spec.path is not None:
-            if not os.path.exists(self.spec.path):
-                return [f"data set path {self.spec.path} does not exist: set dataset.path to the folder "
+            return self.spec.path
+        from .fetch import local_copy
+
+        found = local_copy(self.spec.source or HUB_ID)
+        return str(found) if found is not None else None
+
+    def preflight(self) -> list[str]:
+        path = self._local_path()
+        if path is not None:
+            if not os.path.exists(path):
+                return [f"data set path {path} does not exist: set dataset.path to the folder "
                         f"with the parquet files, or run `python -m bench data fetch satext-test`"]
-            if not parquet_files(self.spec.path):
-                return [f"no .parquet files under {self.spec.path}: point dataset.path at the SA-Text-test "
+            files = parquet_files(path)
+            if not files:
+                return [f"no .parquet files under {path}: point dataset.path at the SA-Text-test "
                         f"parquet files (run `python -m bench data fetch satext-test` to get them)"]
+            return self._column_problems(files)
+        repo = self.spec.source or HUB_ID
+        if _in_hf_cache(repo):
             return []
-        if _hub_offline() and not _in_hf_cache(self.spec.source or HUB_ID):
-            return [f"{self.spec.source} not found offline: run `python -m bench data fetch satext-test` on a "
+        if _hub_offline():
+            return [f"{repo} not found offline: run `python -m bench data fetch satext-test` on a "
                     f"machine with internet, or set dataset.path to local parquet files"]
-        return []
+        return _hub_reachable(repo)
+
+    def _column_problems(self, files: list[str]) -> list[str]:
+        """Required columns (and the chosen LQ level) missing from a parquet footer."""
+        import pyarrow.parquet as pq
+
+        lq_field = self._lq_field()
+        problems = []
+        for f in files:
+            try:
+                names = pq.read_schema(f).names
+            except Exception as exc:
+                problems.append(f"{f}: not a readable parquet file ({exc}); fetch the data set again")
+                continue
+            missing = [c for c in ("id", "hq_img", "text", "poly") if c not in names]
+            if missing:
+                problems.append(f"{f}: column(s) {', '.join(missing)} missing: not the SA-Text-test schema")
+            if lq_field and lq_field not in names:
+                levels = sorted(c[len("lq_img_lv"):] for c in names if c.startswith("lq_img_lv"))
+                problems.append(f"{f}: no column {lq_field} for degradation.level {self.degradation.level} "
+                                f"(levels present: {', '.join(levels) or 'none'}); set degradation.level "
+                                f"to one of them or use degradation: {{kind: preset}}")
+        return problems
 
     def describe(self) -> dict:
         d = super().describe()
-        if self.spec.path is not None:
-            d["files"] = [os.path.relpath(f, self.spec.path) for f in parquet_files(self.spec.path)]
+        path = self._local_path()
+        if path is not None:
+            d["resolved_path"] = path
+            d["files"] = [os.path.relpath(f, path) for f in parquet_files(path)]
         d["lq_field"] = self._lq_field()
         return d
 
@@ -79,14 +117,20 @@ class SATextTest(DatasetSource):
 
         datasets.logging.set_verbosity_error()
         datasets.disable_progress_bars()
-        if self.spec.path is not None:
-            files = parquet_files(self.spec.path)
-            return datasets.load_dataset("parquet", data_files={self.spec.split: files}, split=self.spec.split)
-        return datasets.load_dataset(self.spec.source, split=self.spec.split)
+        path = self._local_path()
+        try:
+            if path is not None:
+                files = parquet_files(path)
+                return datasets.load_dataset("parquet", data_files={self.spec.split: files}, split=self.spec.split)
+            return datasets.load_dataset(self.spec.source, split=self.spec.split)
+        except (OSError, ValueError, ConnectionError) as exc:
+            raise DataError(f"{path or self.spec.source}: cannot load the data set ({type(exc).__name__}: {exc}); "
+                            f"run `python -m bench data fetch satext-test` on a machine with internet, or set "
+                            f"dataset.path to local parquet files") from None
 
     def _records(self) -> Iterator[Sample]:
         ds = self._load()
-        where = self.spec.path or self.spec.source
+        where = self._local_path() or self.spec.source
         lq_field = self._lq_field()
         missing = [c for c in ("id", "hq_img", "text", "poly") + ((lq_field,) if lq_field else ())
                    if c not in ds.column_names]
@@ -113,8 +157,23 @@ class SATextTest(DatasetSource):
 
 
 def _hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false") or \
-        os.environ.get("HF_DATASETS_OFFLINE", "0") not in ("0", "", "false")
+    from .fetch import hub_offline
+
+    return hub_offline()
+
+
+def _hub_reachable(repo_id: str) -> list[str]:
+    """One quick request (online mode only) so a missing network is a preflight problem,
+    not a failure after the spotter and restorers were built."""
+    try:
+        from huggingface_hub import HfApi
+
+        HfApi().dataset_info(repo_id, timeout=10)
+    except Exception as exc:
+        return [f"{repo_id}: the Hugging Face hub is not reachable ({type(exc).__name__}: {str(exc)[:120]}) and "
+                f"there is no local copy: run `python -m bench data fetch satext-test` on a machine with "
+                f"internet and copy the folder, or set dataset.path to local parquet files"]
+    return []
 
 
 def _in_hf_cache(repo_id: str) -> bool:
