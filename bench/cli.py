@@ -132,9 +132,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     if getattr(args, "offline", False):
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["HF_DATASETS_OFFLINE"] = "1"
-    from .cli_extra import EXTRA_COMMANDS
+    from .cli_extra import _extra_commands
 
-    handler = COMMANDS.get(args.command) or EXTRA_COMMANDS[args.command]
+    handler = COMMANDS.get(args.command) or _extra_commands()[args.command]
     try:
         return handler(args)
     except BenchError as exc:

@@ -31,4 +31,12 @@ def add_extra_commands(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--offline", action="store_true", help="refuse to download")
 
 
-EXTRA_COMMANDS = {"weights": _cmd_weights}
+    from .data.cli import add_data_command
+
+    add_data_command(sub)
+
+
+def _extra_commands() -> dict:
+    from .data.cli import DATA_COMMANDS
+
+    return {"weights": _cmd_weights, **DATA_COMMANDS}

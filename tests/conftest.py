@@ -1,0 +1,51 @@
+"""Shared fixtures: a tiny synthetic data set and suite files for pipeline tests."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_set(tmp_path_factory) -> Path:
+    """Three synthetic 512x512 images in the SA-Text-test parquet schema."""
+    from bench.synth import bicubic_degrade, make_dataset
+
+    out = tmp_path_factory.mktemp("tinyset") / "test-00000-of-00001.parquet"
+    return make_dataset(3, 7, out, degrade=bicubic_degrade)
+
+
+@pytest.fixture()
+def blob_spotter():
+    """Register the fast fake spotter (tests/fakes.py) as 'blob'."""
+    from bench.components import SPOTTERS
+
+    if "blob" not in SPOTTERS:
+        SPOTTERS.add("blob", "tests.fakes:BlobSpotter", "fake spotter for tests")
+    return "blob"
+
+
+def write_suite(tmp_path: Path, data: Path, restorers: str = "", extra: str = "", name: str = "suite.yaml") -> Path:
+    """A suite over ``data`` with bicubic + unsharp (plus ``restorers`` lines), blob spotter, psnr (pyiqa SSIM runs in float64: slow on CPU, tested in its own file)."""
+    text = f"""
+    version: 1
+    name: tiny
+    dataset: {{kind: satext-test, path: {data}}}
+    degradation: {{kind: preset, preset: level2, seed: 5}}
+    restorers:
+      - {{adapter: bicubic}}
+      - {{adapter: unsharp}}
+    {restorers}
+    spotter: {{name: blob, min_score: 0.5}}
+    metrics: {{image: [psnr]}}
+    {extra}
+    """
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
