@@ -32,11 +32,14 @@ def add_extra_commands(sub: argparse._SubParsersAction) -> None:
 
 
     from .data.cli import add_data_command
+    from .report.cli import add_report_commands
 
     add_data_command(sub)
+    add_report_commands(sub)
 
 
 def _extra_commands() -> dict:
     from .data.cli import DATA_COMMANDS
+    from .report.cli import REPORT_COMMANDS
 
-    return {"weights": _cmd_weights, **DATA_COMMANDS}
+    return {"weights": _cmd_weights, **DATA_COMMANDS, **REPORT_COMMANDS}

@@ -77,15 +77,24 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
         tmp_cache = cache_root = Path(tempfile.mkdtemp(prefix="tair-bench-nocache-"))
     cache = Cache(cache_root)
     stage_seconds: dict[str, float] = {}
+    out_dir = Path(opts.out_dir)
     try:
         items = _run_stages(suite, comps, cache, opts, progress, stage_seconds)
         doc, per_image, details = _assemble(suite, comps, items, cache, device, stage_seconds, t_start)
+        path = _write(doc, per_image, details, out_dir)
+        _write_report(out_dir, items, cache, progress)
     finally:
         if tmp_cache is not None:
             shutil.rmtree(tmp_cache, ignore_errors=True)
-    out_dir = Path(opts.out_dir)
-    path = _write(doc, per_image, details, out_dir)
     return doc, path
+
+
+def _write_report(out_dir: Path, items: list[ImageItem], cache: Cache, progress) -> None:
+    """The HTML report, written while the cached images are still there."""
+    from .report import write_ground_truth, write_report
+
+    write_ground_truth(out_dir, items)
+    progress.say(f"report: {write_report(out_dir, cache.root)}")
 
 
 def _timed(stage_seconds: dict, name: str, t0: float) -> None:
@@ -130,6 +139,9 @@ def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Ca
             image_values[state.name] = score_image_metric(state, items, rows, cache)
     _timed(stage_seconds, "score", t0)
     doc, per_image, details = aggregate(suite, comps, rows, items, text, image_values, set_values, text_cfg)
+    from .stats import add_confidence_intervals
+
+    add_confidence_intervals(doc, per_image, details)
     doc.update({
         "schema": "tair-bench-results/1",
         "tair_bench_version": __version__,

@@ -99,10 +99,15 @@ class Suite:
 
     def content_hash(self) -> str:
         """Hash of what defines the benchmark (not where results go, not --limit)."""
+        import os
+
         d = self.to_dict()
         for k in ("output_dir", "path", "description"):
             d.pop(k, None)
         d["dataset"].pop("limit", None)
+        if d["dataset"].get("path"):  # where the checkout lives must not change the hash
+            suite_dir = os.path.dirname(os.path.abspath(self.path))
+            d["dataset"]["path"] = os.path.relpath(d["dataset"]["path"], suite_dir).replace(os.sep, "/")
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 

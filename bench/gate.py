@@ -1,0 +1,239 @@
+"""Regression gate: compare a results file with a committed baseline.
+
+``bench gate RESULTS --baseline BASELINE.json [--tolerances FILE]`` exits 0 when no
+gated metric got worse by more than its tolerance, 1 on a regression and 2 on a
+usage error (missing file, or files that cannot be compared: different suite hash,
+protocol version or input images -- the message gives the reason).
+
+Tolerances are absolute, per metric, matched by name or ``fnmatch`` pattern (first
+match in file order, then the defaults). Metrics no pattern matches (counts such
+as ``det_matched``) are not gated. With ``require_significance`` a drop beyond the
+tolerance fails only if it is also significant: the baseline value lies outside
+the current run's 95% bootstrap interval (``results.json`` ``intervals``).
+
+Tolerance file (YAML or JSON)::
+
+    tolerances: {psnr: 0.2, "*_hmean": 0.03}   # merged over the defaults
+    rows: [realesrgan]                         # optional: gate only these rows
+    require_significance: false
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Optional
+
+from .errors import BenchError
+
+#: absolute tolerances: metric name or fnmatch pattern -> allowed worsening
+DEFAULT_TOLERANCES: dict[str, float] = {
+    "psnr": 0.1, "ssim": 0.005, "lpips": 0.01, "dists": 0.01, "fid": 1.0, "niqe": 0.1, "musiq": 1.0,
+    "*_hmean": 0.02, "*_precision": 0.02, "*_recall": 0.02,
+    "rec_word_accuracy": 0.02, "rec_cer": 0.02, "rec_one_minus_ned": 0.02,
+    "confidently_wrong_rate": 0.02, "phantom_per_image": 0.1,
+}
+
+
+class GateUsageError(BenchError):
+    """The gate cannot compare the two files (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """What the gate checks and how much worsening it accepts."""
+
+    per_metric: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
+    rows: Optional[tuple[str, ...]] = None
+    require_significance: bool = False
+
+    def tolerance(self, metric: str) -> Optional[float]:
+        """The tolerance of a metric (exact name first, then patterns), None = not gated."""
+        if metric in self.per_metric:
+            return self.per_metric[metric]
+        return next((t for p, t in self.per_metric.items() if fnmatchcase(metric, p)), None)
+
+
+def load_tolerances(path: Optional[Path]) -> Tolerances:
+    """Read a tolerance file (see module doc); ``None`` gives the defaults."""
+    if path is None:
+        return Tolerances()
+    import yaml
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise GateUsageError(f"{path}: no such tolerance file") from None
+    except yaml.YAMLError as exc:
+        raise GateUsageError(f"{path}: not valid YAML/JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise GateUsageError(f"{path}: expected a mapping with 'tolerances', 'rows', 'require_significance'")
+    unknown = set(raw) - {"tolerances", "rows", "require_significance"}
+    if unknown:
+        raise GateUsageError(f"{path}: unknown key(s) {sorted(unknown)}; allowed: tolerances, rows, "
+                             f"require_significance")
+    given = raw.get("tolerances") or {}
+    if not isinstance(given, dict):
+        raise GateUsageError(f"{path}: tolerances: expected a mapping metric -> number")
+    for k, v in given.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise GateUsageError(f"{path}: tolerances.{k}: expected a non-negative number, got {v!r}")
+    rows = raw.get("rows")
+    if rows is not None and (not isinstance(rows, list) or not all(isinstance(r, str) for r in rows)):
+        raise GateUsageError(f"{path}: rows: expected a list of row names")
+    sig = raw.get("require_significance", False)
+    if not isinstance(sig, bool):
+        raise GateUsageError(f"{path}: require_significance: expected true or false")
+    merged = {str(k): float(v) for k, v in given.items()}
+    merged.update({k: v for k, v in DEFAULT_TOLERANCES.items() if k not in merged})
+    return Tolerances(merged, tuple(rows) if rows is not None else None, sig)
+
+
+def load_results(path: Path, what: str) -> dict:
+    """A results document from ``results.json`` or a run folder holding one."""
+    import json
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.json"
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GateUsageError(f"{what} {p}: no such file") from None
+    except ValueError as exc:
+        raise GateUsageError(f"{what} {p}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or "results" not in doc:
+        raise GateUsageError(f"{what} {p}: no 'results' key -- not a tair-bench results file")
+    return doc
+
+
+def incompatibility(current: dict, baseline: dict) -> Optional[str]:
+    """Why the two results cannot be compared, or None."""
+    checks = [
+        ("suite hash", lambda d: (d.get("suite") or {}).get("hash")),
+        ("protocol version", lambda d: d.get("protocol_version")),
+        ("input images (inputs.digest)", lambda d: (d.get("inputs") or {}).get("digest")),
+    ]
+    for what, get in checks:
+        a, b = get(current), get(baseline)
+        if a != b:
+            return f"different {what}: current {a!r}, baseline {b!r}"
+    return None
+
+
+@dataclass
+class Check:
+    """One gated (row, metric) comparison."""
+
+    metric: str
+    row: str
+    baseline: Optional[float]
+    current: Optional[float]
+    tolerance: float
+    higher_is_better: bool
+    verdict: str = "ok"  # ok / improved / regression / missing / within-ci
+    note: str = ""
+
+    @property
+    def delta(self) -> Optional[float]:
+        return None if self.baseline is None or self.current is None else self.current - self.baseline
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict in ("regression", "missing")
+
+
+def _num(v) -> Optional[float]:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v) if math.isfinite(v) else None
+
+
+def compare(current: dict, baseline: dict, tol: Tolerances) -> list[Check]:
+    """Every gated (row, metric) of the baseline checked against the current results."""
+    reason = incompatibility(current, baseline)
+    if reason:
+        raise GateUsageError(f"cannot compare: {reason}")
+    metrics = baseline.get("metrics", {})
+    ci = current.get("intervals", {}).get("rows", {})
+    out = []
+    for row in baseline.get("rows", []):
+        if tol.rows is not None and row not in tol.rows:
+            continue
+        for metric, meta in metrics.items():
+            t, better = tol.tolerance(metric), meta.get("higher_is_better")
+            base = _num(baseline["results"].get(row, {}).get(metric))
+            if t is None or better is None or base is None:
+                continue
+            cur = _num(current["results"].get(row, {}).get(metric))
+            c = Check(metric, row, base, cur, t, bool(better))
+            if cur is None:
+                c.verdict = "missing"
+                c.note = "row missing" if row not in current["results"] else "now null"
+            else:
+                worse_by = (base - cur) if better else (cur - base)
+                if worse_by > t + 1e-12:
+                    c.verdict = "regression"
+                    interval = ci.get(row, {}).get(metric, {})
+                    if tol.require_significance and interval.get("low") is not None:
+                        if interval["low"] <= base <= interval["high"]:
+                            c.verdict, c.note = "within-ci", "baseline inside the current 95% interval"
+                    elif tol.require_significance:
+                        c.note = "no interval in the current results: judged on the tolerance alone"
+                elif -worse_by > t + 1e-12:
+                    c.verdict = "improved"
+            out.append(c)
+    return out
+
+
+def _f(v: Optional[float]) -> str:
+    return "n/a" if v is None else f"{v:.4f}"
+
+
+def format_checks(checks: list[Check], show_all: bool = False) -> str:
+    """A fixed-width table: failures first, then improvements, then (with ``show_all``) the rest."""
+    order = {"regression": 0, "missing": 1, "within-ci": 2, "improved": 3, "ok": 4}
+    shown = sorted((c for c in checks if show_all or c.verdict != "ok"),
+                   key=lambda c: (order[c.verdict], c.metric, c.row))
+    header = ["metric", "row", "baseline", "current", "delta", "tolerance", "verdict"]
+    body = [[c.metric, c.row, _f(c.baseline), _f(c.current), "n/a" if c.delta is None else f"{c.delta:+.4f}",
+             f"{c.tolerance:g}", c.verdict.upper() if c.failed else c.verdict + (f" ({c.note})" if c.note else "")]
+            for c in shown]
+    if not body:
+        return ""
+    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in [header] + body]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def summary(checks: list[Check]) -> str:
+    """One sentence per failure naming the metric, the row and how far it moved."""
+    failed = [c for c in checks if c.failed]
+    if not failed:
+        improved = sum(c.verdict == "improved" for c in checks)
+        extra = f"; {improved} improved beyond tolerance (consider updating the baseline)" if improved else ""
+        return f"gate: PASS ({len(checks)} checks){extra}"
+    lines = [f"gate: FAIL: {len(failed)} regression(s) in {len(checks)} checks"]
+    for c in failed:
+        if c.verdict == "missing":
+            lines.append(f"  {c.metric} of {c.row}: {c.note} (baseline {c.baseline:.4f})")
+        else:
+            word = "fell" if c.higher_is_better else "rose"
+            lines.append(f"  {c.metric} of {c.row} {word} by {abs(c.delta):.4f} ({c.baseline:.4f} -> "
+                         f"{c.current:.4f}; tolerance {c.tolerance:g}, "
+                         f"{'higher' if c.higher_is_better else 'lower'} is better)")
+    return "\n".join(lines)
+
+
+def run_gate(results: Path, baseline: Path, tolerances: Optional[Path] = None,
+             show_all: bool = False) -> tuple[int, str]:
+    """The gate as a function: ``(exit status, text to print)``; usage errors raise."""
+    tol = load_tolerances(tolerances)
+    checks = compare(load_results(results, "results"), load_results(baseline, "baseline"), tol)
+    if not checks:
+        raise GateUsageError(f"nothing to gate: no metric of {baseline} has both a value and a tolerance")
+    text = "\n\n".join(t for t in (format_checks(checks, show_all), summary(checks)) if t)
+    return (1 if any(c.failed for c in checks) else 0), text

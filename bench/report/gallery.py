@@ -1,0 +1,209 @@
+"""The report gallery: the images where the rows disagree most, side by side.
+
+For each chosen image: every row's image (LQ, each restorer, HQ) with the GT
+polygons and the spotter's detections drawn, and for the GT words the rows read
+differently, a crop of each row's pixels with the read word (differing characters
+highlighted, confidently-wrong readings flagged). Images come from the stage
+cache by content hash; without the cache only the words are shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from markupsafe import Markup
+
+from .rundata import RunData, load_ground_truth
+from .textdiff import diff_markup, word_html
+
+SPREAD_METRIC = "e2e_none_hmean"  # per-image column of per_image.csv used to rank images
+GT_COLOR, DONT_CARE_COLOR = (0, 200, 0), (150, 150, 150)
+DET_COLORS = {"correct": (30, 110, 255), "wrong": (230, 30, 30), "unpaired": (255, 150, 0)}
+MAX_SIDE = 1024  # annotated panels are downscaled to this for the page
+
+
+@dataclass
+class Panel:
+    row: str
+    src: Optional[str]  # relative path of the annotated image, None without the cache
+    values: dict[str, Optional[float]]
+
+
+@dataclass
+class Cell:
+    row: str
+    src: Optional[str]
+    zoom_id: str
+    gt_html: Markup
+    pred_html: Markup
+    status: str  # correct / wrong / missed
+    confident: bool
+    score: Optional[float]
+
+
+@dataclass
+class WordRow:
+    gt_text: str
+    cells: list[Cell] = field(default_factory=list)
+
+
+@dataclass
+class GalleryImage:
+    image_id: str
+    spread: Optional[float]
+    panels: list[Panel] = field(default_factory=list)
+    words: list[WordRow] = field(default_factory=list)
+
+
+def _num(v) -> Optional[float]:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def select_images(per_image: list[dict], rows: list[str], k: int,
+                  metric: str = SPREAD_METRIC) -> list[tuple[str, float]]:
+    """The ``k`` image ids with the largest spread (max - min over rows) of ``metric``,
+    ties broken by image id."""
+    by_image: dict[str, list[float]] = {}
+    for r in per_image:
+        v = _num(r.get(metric))
+        if r.get("row") in rows and v is not None:
+            by_image.setdefault(str(r["image_id"]), []).append(v)
+    spreads = [(i, max(v) - min(v)) for i, v in by_image.items()]
+    return sorted(spreads, key=lambda t: (-t[1], t[0]))[:k]
+
+
+def _name(*parts: str) -> str:
+    """A file-system-safe asset name (ids can hold any character)."""
+    return hashlib.sha1("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+def _draw(img, gt: list[dict], dets: Optional[list[dict]], det_status: dict[int, str]):
+    from PIL import Image, ImageDraw
+
+    pil = Image.fromarray(img)
+    draw = ImageDraw.Draw(pil)
+    width = max(2, round(max(pil.size) / 400))
+    for inst in gt:
+        pts = [tuple(p) for p in inst["polygon"]]
+        if len(pts) >= 3:
+            draw.polygon(pts, outline=DONT_CARE_COLOR if inst["text"] == "###" else GT_COLOR, width=width)
+    for k, d in enumerate(dets or []):
+        pts = [tuple(p) for p in d["polygon"]]
+        if len(pts) >= 3:
+            draw.line(pts + [pts[0]], fill=DET_COLORS[det_status.get(k, "unpaired")], width=width)
+    return pil
+
+
+def _bbox(poly: list, size: tuple[int, int], margin: float = 0.25) -> tuple[int, int, int, int]:
+    xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+    pad = max(4.0, margin * max(max(ys) - min(ys), 1.0))
+    x0, y0 = max(0, int(min(xs) - pad)), max(0, int(min(ys) - pad))
+    x1, y1 = min(size[0], int(math.ceil(max(xs) + pad))), min(size[1], int(math.ceil(max(ys) + pad)))
+    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+
+def _reading(detail: Optional[dict], gt_index: int, threshold: float) -> tuple[str, str, bool, Optional[float]]:
+    """How one row read one GT word: (status, predicted text, confidently wrong, score)."""
+    for p in (detail or {}).get("pairs", []):
+        if p["gt_index"] == gt_index and (p.get("correct") or {}).get("e2e_none") is not None:
+            ok = bool(p["correct"]["e2e_none"])
+            return ("correct" if ok else "wrong"), p["pred_text"], (not ok) and p["score"] >= threshold, p["score"]
+    return "missed", "", False, None
+
+
+def _det_status(detail: Optional[dict]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for p in (detail or {}).get("pairs", []):
+        ok = (p.get("correct") or {}).get("e2e_none")
+        if ok is not None:
+            out[p["det_index"]] = "correct" if ok else "wrong"
+    return out
+
+
+def build_gallery(data: RunData, assets: Path, k: int = 4, max_words: int = 6) -> tuple[list[GalleryImage], list[str]]:
+    """Pick the ``k`` most disputed images and write their annotated panels and word
+    crops under ``assets``; returns the gallery and notes for the report."""
+    from ..imageio import read_image
+
+    doc, notes = data.doc, []
+    rows = doc["rows"]
+    chosen = select_images(data.per_image, rows, k)
+    if not chosen:
+        return [], ["no per-image text scores: gallery left out"]
+    gt, note = load_ground_truth(data, {i for i, _ in chosen})
+    if note:
+        notes.append(note)
+    threshold = float(doc.get("text_eval", {}).get("confident_threshold", 0.9))
+    details = {(str(d["image_id"]), d["row"]): d for d in data.details}
+    hashes = {(str(r["image_id"]), r["row"]): r.get("image") for r in data.per_image}
+    value_keys = [m for m in ("psnr", SPREAD_METRIC) if any(m in r for r in data.per_image)]
+    rel = assets.name
+    out = []
+    for image_id, spread in chosen:
+        entry = GalleryImage(image_id, spread)
+        instances = gt.get(image_id, [])
+        pixels = {}
+        for row in rows:
+            h = hashes.get((image_id, row))
+            src = None
+            path = data.image_path(h) if h else None
+            if path is not None:
+                img = read_image(path)
+                pixels[row] = img
+                dets = data.detections(h, image_id)
+                pil = _draw(img, instances, dets, _det_status(details.get((image_id, row))))
+                pil.thumbnail((MAX_SIDE, MAX_SIDE))
+                name = f"{_name(image_id, row)}.jpg"
+                pil.save(assets / name, quality=88)
+                src = f"{rel}/{name}"
+            rec = next((r for r in data.per_image if str(r["image_id"]) == image_id and r["row"] == row), {})
+            entry.panels.append(Panel(row, src, {m: _num(rec.get(m)) for m in value_keys}))
+        entry.words = _words(image_id, rows, instances, details, pixels, threshold, assets, max_words)
+        out.append(entry)
+    if data.cache_root is None:
+        notes.append("images are not shown: the stage cache is not available")
+    return out, notes
+
+
+def _words(image_id, rows, instances, details, pixels, threshold, assets: Path, max_words: int) -> list[WordRow]:
+    """GT words the rows read differently (then the rest), with per-row crops."""
+    from PIL import Image
+
+    cared = [(g, inst) for g, inst in enumerate(instances) if inst["text"] != "###"]
+    if not cared:  # no GT polygons on hand: fall back to the words in the details
+        d0 = next((details[(image_id, r)] for r in rows if (image_id, r) in details), None)
+        seen = {}
+        for p in (d0 or {}).get("pairs", []):
+            seen.setdefault(p["gt_index"], {"text": p["gt_text"], "polygon": None})
+        cared = sorted(seen.items())
+    readings = {g: {row: _reading(details.get((image_id, row)), g, threshold) for row in rows} for g, _ in cared}
+    disputed = sorted(cared, key=lambda t: (-len({s for s, *_ in readings[t[0]].values()}),
+                                            -sum(s != "correct" for s, *_ in readings[t[0]].values()), t[0]))
+    out = []
+    for g, inst in disputed[:max_words]:
+        word = WordRow(inst["text"])
+        for row in rows:
+            status, pred, confident, score = readings[g][row]
+            src = None
+            if inst.get("polygon") and row in pixels:
+                img = pixels[row]
+                x0, y0, x1, y1 = _bbox(inst["polygon"], (img.shape[1], img.shape[0]))
+                name = f"{_name(image_id, row, str(g))}.png"
+                Image.fromarray(img[y0:y1, x0:x1]).save(assets / name)
+                src = f"{assets.name}/{name}"
+            if status == "missed":
+                gt_html, pred_html = word_html(inst["text"]), Markup('<span class="empty">(not read)</span>')
+            else:
+                gt_html, pred_html = diff_markup(inst["text"], pred)
+            word.cells.append(Cell(row, src, f"z{_name(image_id, row, str(g))}", gt_html, pred_html, status,
+                                   confident, score))
+        out.append(word)
+    return out

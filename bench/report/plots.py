@@ -1,0 +1,129 @@
+"""Report plots (matplotlib, Agg canvas, PNG files).
+
+Figures are built with :class:`matplotlib.figure.Figure` and an Agg canvas
+directly, never through pyplot, so no global backend or figure state is touched
+(safe in tests and in a process that also uses matplotlib interactively).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional, Sequence
+
+REFERENCE_COLORS = {"HQ": "#2b8a3e", "LQ": "#c92a2a"}
+PALETTE = ("#1c7ed6", "#f08c00", "#7048e8", "#0ca678", "#e64980", "#495057", "#74b816", "#1098ad")
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, format="png", metadata={"Software": None})
+    return path
+
+
+def row_colors(rows: Sequence[str]) -> dict[str, str]:
+    """A stable colour per row: fixed ones for HQ/LQ, the palette for restorers."""
+    out, k = {}, 0
+    for row in rows:
+        if row in REFERENCE_COLORS:
+            out[row] = REFERENCE_COLORS[row]
+        else:
+            out[row] = PALETTE[k % len(PALETTE)]
+            k += 1
+    return out
+
+
+def _num(v) -> Optional[float]:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def fidelity_vs_text(doc: dict, x_metric: str, y_metric: str, path: Path) -> Optional[Path]:
+    """Scatter of one fidelity metric against one text metric, one point per row,
+    with 95% bootstrap intervals as error bars when results.json has them."""
+    rows = [r for r in doc["rows"] if _num(doc["results"].get(r, {}).get(x_metric)) is not None
+            and _num(doc["results"].get(r, {}).get(y_metric)) is not None]
+    if not rows:
+        return None
+    ci = doc.get("intervals", {}).get("rows", {})
+    colors = row_colors(doc["rows"])
+    fig = _figure(6.4, 4.4)
+    ax = fig.add_subplot()
+    for row in rows:
+        x, y = _num(doc["results"][row][x_metric]), _num(doc["results"][row][y_metric])
+        xe, ye = ci.get(row, {}).get(x_metric, {}), ci.get(row, {}).get(y_metric, {})
+        xerr = [[x - xe["low"]], [xe["high"] - x]] if xe.get("low") is not None else None
+        yerr = [[y - ye["low"]], [ye["high"] - y]] if ye.get("low") is not None else None
+        marker = "s" if row in REFERENCE_COLORS else "o"
+        ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt=marker, color=colors[row], capsize=3, label=row)
+        ax.annotate(row, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9)
+    better_x = doc.get("metrics", {}).get(x_metric, {}).get("higher_is_better")
+    arrow = {True: " (higher is better)", False: " (lower is better)"}.get(better_x, "")
+    ax.set_xlabel(f"{x_metric}{arrow}")
+    ax.set_ylabel(f"{y_metric} (higher is better)")
+    ax.set_title("Fidelity vs text accuracy (95% bootstrap CIs)")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def per_image_distribution(per_image: list[dict], rows: Sequence[str], metric: str, path: Path,
+                           title: str) -> Optional[Path]:
+    """Box plot plus jittered points of a per-image value, one box per row."""
+    data = [[v for r in per_image if r.get("row") == row and (v := _num(r.get(metric))) is not None]
+            for row in rows]
+    if not any(data):
+        return None
+    keep = [(row, d) for row, d in zip(rows, data) if d]
+    colors = row_colors(rows)
+    fig = _figure(max(4.5, 1.1 * len(keep) + 1.5), 3.8)
+    ax = fig.add_subplot()
+    ax.boxplot([d for _, d in keep], showfliers=False, widths=0.5)
+    for k, (row, d) in enumerate(keep, start=1):
+        # deterministic jitter: spread points by their rank, no random state
+        offsets = [((i % 7) - 3) * 0.04 for i in range(len(d))]
+        ax.scatter([k + o for o in offsets], d, s=12, color=colors[row], alpha=0.7, zorder=3)
+    ax.set_xticks(range(1, len(keep) + 1))
+    ax.set_xticklabels([row for row, _ in keep], rotation=20)
+    ax.set_ylabel(metric)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def grouped_bars(groups: Sequence[str], series: dict[str, Sequence[Optional[float]]], ylabel: str, title: str,
+                 path: Path) -> Optional[Path]:
+    """Grouped bars: one group per x label (e.g. a degradation level), one bar per
+    series (e.g. a restorer); missing values are left out."""
+    if not groups or not series:
+        return None
+    names = list(series)
+    colors = row_colors(names)
+    width = 0.8 / len(names)
+    fig = _figure(max(5.0, 1.2 * len(groups) * max(1, len(names)) * 0.35 + 2), 4.0)
+    ax = fig.add_subplot()
+    for k, name in enumerate(names):
+        xs = [g + (k - (len(names) - 1) / 2) * width for g in range(len(groups))]
+        vals = [_num(v) for v in series[name]]
+        pts = [(x, v) for x, v in zip(xs, vals) if v is not None]
+        if pts:
+            ax.bar([x for x, _ in pts], [v for _, v in pts], width=width, color=colors[name], label=name)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(groups, rotation=15)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)

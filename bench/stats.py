@@ -1,0 +1,261 @@
+"""Paired bootstrap confidence intervals over images.
+
+Method (the report and results.json quote :data:`METHOD`): draw ``n_resamples``
+resamples of the evaluated images with replacement (numpy ``default_rng(seed)``,
+PCG64; images in sorted id order, so the draw does not depend on input order).
+The *same* resampled image indices are used for every row, so a row's difference
+to the baseline row is a paired difference. For each resample:
+
+* a per-image metric (``kind: image``, e.g. PSNR) is the mean of the resampled
+  per-image values (missing values skipped, as in the point estimate);
+* a pooled text metric (``kind: text``, e.g. ``e2e_none_hmean``) is re-pooled from
+  the resampled images' integer counts exactly as :func:`bench.textmetrics.pool`
+  does (sums first, then P/R/H), never a mean of per-image F1.
+
+Intervals are 95% percentile intervals (``numpy.percentile``, linear). A
+difference is "significant" when its interval excludes 0. Set-level metrics
+(e.g. FID) have no per-image values and get no interval.
+
+The re-pooling is vectorised: per image a small vector of sufficient statistics
+(counts, edit distances), an integer weight matrix ``W`` (resamples x images,
+how often each image was drawn) and ``W @ stats`` gives every resample's sums.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+import numpy as np
+
+DEFAULT_RESAMPLES = 1000
+DEFAULT_SEED = 0
+DEFAULT_LEVEL = 0.95
+METHOD = ("paired percentile bootstrap over images: {n} resamples with replacement (numpy default_rng, "
+          "seed {seed}); the same resampled images for every row; per-image metrics re-averaged, pooled "
+          "text metrics re-pooled from per-image counts; {level:.0%} percentile interval; a difference to "
+          "'{baseline}' is significant when its interval excludes 0")
+
+#: per-image sufficient statistics of the pooled text metrics (columns of the stats matrix)
+_REC_STATS = ("rec_n", "rec_correct", "rec_dist", "rec_gt_chars", "rec_ned_sum")
+_EXTRA_STATS = ("e2e_none_pairs", "confidently_wrong", "phantom", "phantom_valid")
+
+
+def resample_weights(n_images: int, n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """``(n_resamples, n_images)`` int matrix: how often each image is in each resample."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n_images, size=(n_resamples, n_images))
+    weights = np.zeros((n_resamples, n_images), dtype=np.int64)
+    np.add.at(weights, (np.arange(n_resamples)[:, None], idx), 1)
+    return weights
+
+
+def _finite(v) -> Optional[float]:
+    """A float for a finite number, else None (CSV NaN, None, strings)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+# -- per-image metrics ---------------------------------------------------------------------------
+
+def _image_means(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Resampled means of per-image values (NaN = missing, skipped); NaN if none left."""
+    valid = ~np.isnan(values)
+    num = (weights * np.where(valid, values, 0.0)).sum(axis=1)
+    den = (weights * valid).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.maximum(den, 1), np.nan)
+
+
+# -- pooled text metrics -------------------------------------------------------------------------
+
+def text_stats(detail: dict, modes: tuple[str, ...]) -> list[float]:
+    """Sufficient statistics of one image's text result (a ``text_details`` record)."""
+    from rapidfuzz.distance import Levenshtein
+
+    row: list[float] = []
+    for mode in modes:
+        c = detail["counts"][mode]
+        row += [c["matched"], c["n_gt"], c["n_det"]]
+    pairs = [(p["gt_text"].upper(), p["pred_text"].upper()) for p in detail.get("pairs", [])
+             if (p.get("correct") or {}).get("det")]
+    dists = [Levenshtein.distance(g, p) for g, p in pairs]
+    ned = [1.0 - d / max(len(g), len(p)) if max(len(g), len(p)) else 1.0 for d, (g, p) in zip(dists, pairs)]
+    row += [len(pairs), sum(g == p for g, p in pairs), sum(dists), sum(len(g) for g, _ in pairs), math.fsum(ned)]
+    phantom = detail.get("n_phantom")
+    row += [detail.get("e2e_none_pairs", 0), detail.get("confidently_wrong", 0),
+            phantom or 0, 0 if phantom is None else 1]
+    return row
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), empty)
+
+
+def text_formulas(modes: tuple[str, ...]) -> dict[str, Callable[[dict], np.ndarray]]:
+    """Pooled text metric name -> function of the summed statistics (as in ``pool``)."""
+    out: dict[str, Callable[[dict], np.ndarray]] = {}
+    for mode in modes:
+        def p(s, m=mode):
+            return _ratio(s[f"{m}:matched"], s[f"{m}:n_det"], 0.0)
+
+        def r(s, m=mode):
+            return _ratio(s[f"{m}:matched"], s[f"{m}:n_gt"], 0.0)
+
+        def h(s, p=p, r=r):
+            pp, rr = p(s), r(s)
+            return _ratio(2 * pp * rr, pp + rr, 0.0)
+
+        out.update({f"{mode}_precision": p, f"{mode}_recall": r, f"{mode}_hmean": h})
+    out.update({
+        "confidently_wrong_rate": lambda s: _ratio(s["confidently_wrong"], s["e2e_none_pairs"], np.nan),
+        "rec_word_accuracy": lambda s: _ratio(s["rec_correct"], s["rec_n"], np.nan),
+        "rec_cer": lambda s: _ratio(s["rec_dist"], s["rec_gt_chars"], np.nan),
+        "rec_one_minus_ned": lambda s: _ratio(s["rec_ned_sum"], s["rec_n"], np.nan),
+        "phantom_per_image": lambda s: _ratio(s["phantom"], s["phantom_valid"], np.nan),
+    })
+    return out
+
+
+def _stat_names(modes: tuple[str, ...]) -> list[str]:
+    return [f"{m}:{k}" for m in modes for k in ("matched", "n_gt", "n_det")] + list(_REC_STATS) + list(_EXTRA_STATS)
+
+
+def pooled_resamples(weights: np.ndarray, stats: np.ndarray, valid: np.ndarray, modes: tuple[str, ...],
+                     names: list[str]) -> dict[str, np.ndarray]:
+    """Every pooled text metric in ``names`` for every resample (images not ``valid`` weigh 0)."""
+    w = weights * valid
+    sums = w @ stats  # (B, k); counts are small integers held exactly in float64
+    by_name = dict(zip(_stat_names(modes), sums.T))
+    formulas = text_formulas(modes)
+    return {n: formulas[n](by_name) for n in names if n in formulas}
+
+
+# -- the public entry point ----------------------------------------------------------------------
+
+def _interval(samples: np.ndarray, level: float) -> Optional[tuple[float, float]]:
+    samples = samples[~np.isnan(samples)]
+    if samples.size == 0:
+        return None
+    lo, hi = np.percentile(samples, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def _modes_of(details: list[dict]) -> tuple[str, ...]:
+    from bench.textmetrics.results import MODES_BASE, MODES_FULL
+
+    if details and all(all(m in d["counts"] for m in MODES_FULL) for d in details):
+        return MODES_BASE + MODES_FULL
+    return MODES_BASE
+
+
+def resample_all(doc: dict, per_image: list[dict], details: list[dict], weights: np.ndarray,
+                 image_ids: list[str]) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, str]]:
+    """``{row: {metric: resampled values}}`` for every metric that has per-image data,
+    and ``{metric: reason}`` for metrics left out."""
+    index = {i: k for k, i in enumerate(image_ids)}
+    rows, metrics = doc["rows"], doc.get("metrics", {})
+    skipped: dict[str, str] = {}
+    image_names = []
+    for name, meta in metrics.items():
+        if meta.get("kind") != "image":
+            continue
+        if not meta.get("available", True):
+            skipped[name] = "unavailable"
+        elif meta.get("mode") == "set":
+            skipped[name] = "set-level metric: no per-image values to resample"
+        else:
+            image_names.append(name)
+    text_names = [n for n, meta in metrics.items() if meta.get("kind") == "text"]
+    modes = _modes_of(details)
+    formulas = text_formulas(modes)
+    out: dict[str, dict[str, np.ndarray]] = {row: {} for row in rows}
+    for row in rows:
+        recs = [r for r in per_image if r.get("row") == row and str(r.get("image_id")) in index]
+        for name in image_names:
+            values = np.full(len(image_ids), np.nan)
+            for r in recs:
+                v = _finite(r.get(name))
+                if v is not None:
+                    values[index[str(r["image_id"])]] = v
+            if not np.isnan(values).all():
+                out[row][name] = _image_means(weights, values)
+        drecs = [d for d in details if d.get("row") == row and str(d.get("image_id")) in index]
+        if drecs and text_names:
+            stats = np.zeros((len(image_ids), len(_stat_names(modes))))
+            valid = np.zeros(len(image_ids))
+            for d in drecs:
+                stats[index[str(d["image_id"])]] = text_stats(d, modes)
+                valid[index[str(d["image_id"])]] = 1
+            out[row].update(pooled_resamples(weights, stats, valid, modes, text_names))
+    if any(n not in formulas for n in text_names):
+        skipped["text counts"] = "counts and totals (n_*, *_matched, *_n_gt, *_n_det, ...) get no interval"
+    return out, skipped
+
+
+def add_confidence_intervals(doc: dict, per_image: list[dict], details: list[dict],
+                             n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+                             baseline: str = "LQ", level: float = DEFAULT_LEVEL) -> None:
+    """Add ``doc["intervals"]``: per row and metric a percentile interval, and per
+    restorer its paired difference to ``baseline`` with a significance flag.
+
+    Deterministic for a given seed (it belongs in the stable part of results.json).
+    """
+    image_ids = sorted({str(r["image_id"]) for r in per_image} | {str(d["image_id"]) for d in details})
+    entry: dict = {"method": METHOD.format(n=n_resamples, seed=seed, level=level, baseline=baseline),
+                   "n_resamples": n_resamples, "seed": seed, "level": level, "baseline": baseline,
+                   "n_images": len(image_ids), "rows": {}, "differences": {}, "skipped": {}}
+    if not image_ids:
+        doc["intervals"] = entry
+        return
+    weights = resample_weights(len(image_ids), n_resamples, seed)
+    samples, entry["skipped"] = resample_all(doc, per_image, details, weights, image_ids)
+    results = doc.get("results", {})
+    for row, per_metric in samples.items():
+        entry["rows"][row] = {m: _as_interval(_interval(s, level)) for m, s in per_metric.items()}
+    references = set(doc.get("reference_rows", []))
+    base = samples.get(baseline)
+    if base is not None:
+        for row, per_metric in samples.items():
+            if row in references or row == baseline:
+                continue
+            diffs = {}
+            for m, s in per_metric.items():
+                if m not in base:
+                    continue
+                ci = _interval(s - base[m], level)
+                cur, ref = _finite(results.get(row, {}).get(m)), _finite(results.get(baseline, {}).get(m))
+                diffs[m] = {"delta": None if cur is None or ref is None else cur - ref,
+                            **_as_interval(ci), "significant": bool(ci and (ci[0] > 0 or ci[1] < 0))}
+            entry["differences"][row] = diffs
+    entry["headroom"] = _headroom_intervals(samples, doc, level)
+    doc["intervals"] = entry
+
+
+def _headroom_intervals(samples: dict, doc: dict, level: float) -> dict:
+    """Interval of each restorer's headroom ``(f - f_LQ) / (f_HQ - f_LQ)``, resample by
+    resample (undefined resamples, where f_HQ == f_LQ, are dropped)."""
+    from .summary import HEADROOM_METRICS
+
+    lq, hq = samples.get("LQ", {}), samples.get("HQ", {})
+    out = {}
+    for row, per_metric in samples.items():
+        if row in ("LQ", "HQ"):
+            continue
+        entry = {}
+        for m in HEADROOM_METRICS:
+            if m in per_metric and m in lq and m in hq:
+                gap = hq[m] - lq[m]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    h = np.where(gap != 0, (per_metric[m] - lq[m]) / np.where(gap != 0, gap, 1), np.nan)
+                entry[m] = _as_interval(_interval(h, level))
+        out[row] = entry
+    return out
+
+
+def _as_interval(ci: Optional[tuple[float, float]]) -> dict:
+    return {"low": ci[0], "high": ci[1]} if ci else {"low": None, "high": None}

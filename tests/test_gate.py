@@ -1,0 +1,136 @@
+"""Regression gate (bench.gate): pass on identical results, fail beyond tolerance
+naming the metric and the move, exit 2 on files that cannot be compared."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.gate import GateUsageError, load_tolerances, run_gate
+from bench.report.cli import REPORT_COMMANDS, add_report_commands
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> Path:
+    from tests.report_synth import make_run
+
+    root = tmp_path_factory.mktemp("gate")
+    return make_run(root / "run", root / "cache") / "results.json"
+
+
+def _variant(baseline: Path, tmp_path: Path, edit) -> Path:
+    doc = json.loads(baseline.read_text())
+    edit(doc)
+    p = tmp_path / "current.json"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def test_identical_results_pass(baseline):
+    """The unmodified file against itself: every check ok, exit 0."""
+    status, text = run_gate(baseline, baseline)
+    assert status == 0 and "gate: PASS" in text
+
+
+def test_lowered_e2e_f1_fails_and_says_by_how_much(baseline, tmp_path):
+    """E2E F1 of 'good' lowered by 0.05 (> default tolerance 0.02): exit 1, and the
+    summary names the metric, the row and the move 0.0500."""
+    def lower(doc):
+        doc["results"]["good"]["e2e_none_hmean"] -= 0.05
+    status, text = run_gate(_variant(baseline, tmp_path, lower), baseline)
+    assert status == 1
+    assert "gate: FAIL" in text
+    assert "e2e_none_hmean of good fell by 0.0500" in text
+    assert "REGRESSION" in text.split("gate: FAIL")[0]  # in the diff table too
+
+
+def test_small_move_within_tolerance_passes(baseline, tmp_path):
+    """A 0.01 drop is inside the 0.02 tolerance."""
+    def lower(doc):
+        doc["results"]["good"]["e2e_none_hmean"] -= 0.01
+    assert run_gate(_variant(baseline, tmp_path, lower), baseline)[0] == 0
+
+
+def test_lower_is_better_metric_rising_fails(baseline, tmp_path):
+    """rec_cer is lower-is-better: a rise of 0.1 is a regression ('rose by')."""
+    def raise_cer(doc):
+        doc["results"]["bad"]["rec_cer"] = (doc["results"]["bad"]["rec_cer"] or 0) + 0.1
+    status, text = run_gate(_variant(baseline, tmp_path, raise_cer), baseline)
+    assert status == 1 and "rec_cer of bad rose by 0.1000" in text
+
+
+def test_improvement_passes_and_is_reported(baseline, tmp_path):
+    def better(doc):
+        doc["results"]["bad"]["psnr"] += 1.0
+    status, text = run_gate(_variant(baseline, tmp_path, better), baseline)
+    assert status == 0 and "improved" in text
+
+
+def test_metric_now_null_fails(baseline, tmp_path):
+    """A metric that had a value in the baseline and is null now is a failure."""
+    def drop(doc):
+        doc["results"]["good"]["psnr"] = None
+    status, text = run_gate(_variant(baseline, tmp_path, drop), baseline)
+    assert status == 1 and "psnr of good: now null" in text
+
+
+@pytest.mark.parametrize("key,value,reason", [
+    ("suite", {"hash": "0" * 64, "name": "synthetic"}, "different suite hash"),
+    ("protocol_version", "testr-0", "different protocol version"),
+    ("inputs", {"digest": "e" * 64}, "different input images"),
+])
+def test_incompatible_files_are_usage_errors(baseline, tmp_path, key, value, reason):
+    """Different suite, protocol or inputs: GateUsageError (a BenchError -> exit 2) with the reason."""
+    def change(doc):
+        doc[key] = value
+    with pytest.raises(GateUsageError, match=reason):
+        run_gate(_variant(baseline, tmp_path, change), baseline)
+
+
+def test_missing_file_is_usage_error(baseline, tmp_path):
+    with pytest.raises(GateUsageError, match="no such file"):
+        run_gate(tmp_path / "nope.json", baseline)
+
+
+def test_tolerance_file_overrides_defaults_and_rejects_unknown_keys(baseline, tmp_path):
+    """A looser E2E tolerance turns the 0.05 drop into a pass; a typo'd key is an error."""
+    def lower(doc):
+        doc["results"]["good"]["e2e_none_hmean"] -= 0.05
+    current = _variant(baseline, tmp_path, lower)
+    tol = tmp_path / "tol.yaml"
+    tol.write_text("tolerances:\n  e2e_none_hmean: 0.1\n")
+    assert run_gate(current, baseline, tol)[0] == 0
+    assert load_tolerances(tol).tolerance("det_hmean") == 0.02  # default pattern *_hmean still applies
+    tol.write_text("tolerance: {psnr: 1}\n")
+    with pytest.raises(GateUsageError, match="unknown key"):
+        load_tolerances(tol)
+
+
+def test_require_significance_uses_the_interval(baseline, tmp_path):
+    """With require_significance, a drop beyond tolerance whose baseline value still lies
+    inside the current run's 95% interval is 'within-ci' (pass)."""
+    def lower(doc):
+        doc["results"]["good"]["psnr"] -= 0.5
+        doc["intervals"]["rows"]["good"]["psnr"] = {"low": doc["results"]["good"]["psnr"] - 2,
+                                                    "high": doc["results"]["good"]["psnr"] + 2}
+    current = _variant(baseline, tmp_path, lower)
+    assert run_gate(current, baseline)[0] == 1
+    tol = tmp_path / "tol.yaml"
+    tol.write_text("require_significance: true\n")
+    status, text = run_gate(current, baseline, tol)
+    assert status == 0 and "within-ci" in text
+
+
+def test_cli_handler_exit_status(baseline, tmp_path, capsys):
+    """The 'gate' command handler returns 1 on a regression and prints the table."""
+    parser = argparse.ArgumentParser()
+    add_report_commands(parser.add_subparsers(dest="command"))
+    def lower(doc):
+        doc["results"]["good"]["e2e_none_hmean"] -= 0.05
+    args = parser.parse_args(["gate", str(_variant(baseline, tmp_path, lower)), "--baseline", str(baseline)])
+    assert REPORT_COMMANDS["gate"](args) == 1
+    out = capsys.readouterr().out
+    assert "metric" in out and "tolerance" in out and "e2e_none_hmean" in out
