@@ -51,3 +51,15 @@ class WrongSizeRestorer(Restorer):
 
     def restore_batch(self, images, prompts=None):
         return [np.zeros((im.shape[0] * self.scale, im.shape[1] * self.scale - 1, 3), np.uint8) for im in images]
+
+
+class PromptEcho(Restorer):
+    """Bicubic upsampling that accepts a prompt (so prompt sources can be tested
+    without a diffusion model); the prompt does not change the pixels."""
+
+    accepts_prompt = True
+
+    def restore_batch(self, images, prompts=None):
+        from bench.imageio import bicubic_resize
+
+        return [bicubic_resize(im, (im.shape[1] * self.scale, im.shape[0] * self.scale)) for im in images]
