@@ -1,0 +1,134 @@
+"""pyiqa network metrics (DISTS, NIQE, MUSIQ, MANIQA, CLIP-IQA) loaded from the
+weights directory, never from the network.
+
+Each class names its files in ``weights`` (keys of :data:`bench.weights.MANIFEST`);
+``_load`` first calls :func:`bench.weights.require` for all of them, so a missing
+file raises ``WeightsMissing`` before pyiqa is even imported. Which file each
+metric uses, and how pyiqa 0.1.16 loads it, was read from ``pyiqa/archs/*_arch.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..weights import MANIFEST, require
+from .pyiqa_wrap import PyiqaMetric, load_state, pyiqa_version, torch_hub_files
+
+
+class _NetMetric(PyiqaMetric):
+    def _paths(self) -> dict:
+        return {n: require(n, f"metric '{self.name}'") for n in self.weights}
+
+    def _files(self) -> str:
+        return ", ".join(MANIFEST[n].filename for n in self.weights)
+
+    @property
+    def definition(self) -> str:  # type: ignore[override]
+        return (f"pyiqa {pyiqa_version()} '{self.pyiqa_name}' with pyiqa's default options, weights {self._files()} "
+                f"from the tair-bench weights dir; RGB float32 in [0, 1] (uint8/255), no resize by tair-bench "
+                f"(the model's own preprocessing applies). {self.note}")
+
+    note = ""
+
+
+class Dists(_NetMetric):
+    """DISTS (Ding et al. 2020): VGG16 texture/structure similarity, lower is better."""
+
+    name = "dists"
+    mode = "fr"
+    higher_is_better = False  # pyiqa: lower_better=True
+    pyiqa_name = "dists"
+    weights = ("vgg16", "dists")
+    note = "VGG16 trunk: torchvision IMAGENET1K_V1 file; alpha/beta: pyiqa's DISTS_weights file."
+
+    def _load(self, device: str) -> None:
+        p = self._paths()
+        # pyiqa's DISTS builds torchvision vgg16(weights='IMAGENET1K_V1'): serve our file.
+        with torch_hub_files([p["vgg16"]]):
+            self.model = self._create(device, pretrained=False)
+        load_state(self.model.net, p["dists"], "metric 'dists'", strict=False, required=("alpha", "beta"))
+        self.model.net.to(device)
+
+
+class Niqe(_NetMetric):
+    """NIQE (Mittal et al. 2013) with pyiqa's pristine-model parameters, lower is better."""
+
+    name = "niqe"
+    mode = "nr"
+    higher_is_better = False  # pyiqa: lower_better=True
+    pyiqa_name = "niqe"
+    weights = ("niqe",)
+    note = "Y channel of YIQ, as pyiqa's default (test_y_channel=True, color_space='yiq')."
+
+    def _load(self, device: str) -> None:
+        self.model = self._create(device, pretrained_model_path=str(self._paths()["niqe"]))
+
+
+class Musiq(_NetMetric):
+    """MUSIQ (Ke et al. 2021) trained on KonIQ-10k, higher is better."""
+
+    name = "musiq"
+    mode = "nr"
+    higher_is_better = True
+    pyiqa_name = "musiq"
+    weights = ("musiq",)
+    note = "KonIQ-10k checkpoint, multi-scale patches at longer sides 224 and 384 (pyiqa default)."
+
+    def _load(self, device: str) -> None:
+        # pyiqa loads pretrained_model_path strictly itself.
+        self.model = self._create(device, pretrained_model_path=str(self._paths()["musiq"]))
+
+
+@contextmanager
+def _timm_without_download() -> Iterator[None]:
+    """pyiqa's MANIQA calls ``timm.create_model('vit_base_patch8_224', pretrained=True)``
+    (a hub download) and then overwrites every weight with its own checkpoint,
+    loaded strictly. Building the ViT with ``pretrained=False`` is therefore the
+    same network with no download."""
+    import timm
+
+    original = timm.create_model
+
+    def create_model(*args, **kwargs):
+        kwargs["pretrained"] = False
+        return original(*args, **kwargs)
+
+    timm.create_model = create_model
+    try:
+        yield
+    finally:
+        timm.create_model = original
+
+
+class Maniqa(_NetMetric):
+    """MANIQA (Yang et al. 2022) trained on KonIQ-10k, higher is better."""
+
+    name = "maniqa"
+    mode = "nr"
+    higher_is_better = True
+    pyiqa_name = "maniqa"
+    weights = ("maniqa",)
+    note = "KonIQ-10k checkpoint; 20 uniform 224x224 crops averaged (pyiqa eval mode, deterministic)."
+
+    def _load(self, device: str) -> None:
+        path = self._paths()["maniqa"]
+        with _timm_without_download():
+            self.model = self._create(device, pretrained=False)
+        load_state(self.model.net, path, "metric 'maniqa'", strict=True)
+        self.model.net.to(device)
+
+
+class ClipIqa(_NetMetric):
+    """CLIP-IQA (Wang et al. 2023), pyiqa's prompt-ensemble variant on CLIP RN50, higher is better."""
+
+    name = "clipiqa"
+    mode = "nr"
+    higher_is_better = True
+    pyiqa_name = "clipiqa"
+    weights = ("clip_rn50",)
+    note = "OpenAI CLIP RN50; 5 antonym prompt pairs averaged (pyiqa 'clipiqa', not 'clipiqa+')."
+
+    def _load(self, device: str) -> None:
+        # pyiqa's clip loader accepts a file path in place of the model name.
+        self.model = self._create(device, backbone=str(self._paths()["clip_rn50"]))
