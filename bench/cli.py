@@ -27,7 +27,8 @@ def _add_run(sub) -> None:
     p = sub.add_parser("run", help="run a suite: degrade -> restore -> spot -> score")
     p.add_argument("suite", help="suite YAML file")
     p.add_argument("--out", help="results folder (default: output.dir of the suite, else runs/<suite name>)")
-    p.add_argument("--cache-dir", help="stage cache (default: $TAIR_BENCH_CACHE or ~/.cache/tair-bench/cache)")
+    p.add_argument("--cache-dir", help="stage cache: a folder or an fsspec URL such as s3://bucket/prefix "
+                                       "(default: $TAIR_BENCH_CACHE or ~/.cache/tair-bench/cache)")
     p.add_argument("--limit", type=int, help="evaluate only the first N images")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--workers", type=int, default=1, help="processes for CPU stages (results do not depend on it)")
@@ -37,6 +38,12 @@ def _add_run(sub) -> None:
                    help="run what is available; record missing restorers as skipped with the reason")
     p.add_argument("--weights-dir", help="model weights folder (sets $TAIR_BENCH_WEIGHTS)")
     p.add_argument("--offline", action="store_true", help="never touch the network (sets HF_HUB_OFFLINE=1)")
+    p.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="local: --workers processes here; ray: Ray tasks and actors (extra 'ray'; docs/scaleout.md)")
+    p.add_argument("--ray-address", help="Ray cluster to join (e.g. auto, ray://head:10001); default: start a "
+                                         "local instance with this machine's CPUs")
+    p.add_argument("--shard", metavar="K/N", help="run only shard K of N (0 <= K < N, by sha256 of the image id); "
+                                                  "combine the shards with 'bench merge'")
 
 
 def _cmd_run(args) -> int:
@@ -48,11 +55,17 @@ def _cmd_run(args) -> int:
         raise BenchError("--limit: expected a positive integer")
     if args.workers < 1:
         raise BenchError("--workers: expected a positive integer")
+    from .shard import ShardSpec
+
+    shard = ShardSpec.parse(args.shard) if args.shard else None
+    if args.ray_address and args.executor != "ray":
+        raise BenchError("--ray-address: only with --executor ray")
     suite = load_suite(args.suite)
     out = Path(args.out or suite.output_dir or Path("runs") / suite.name)
-    opts = RunOptions(out_dir=out, cache_dir=Path(args.cache_dir) if args.cache_dir else None, limit=args.limit,
+    opts = RunOptions(out_dir=out, cache_dir=args.cache_dir, limit=args.limit,
                       device=args.device, workers=args.workers, use_cache=not args.no_cache, quiet=args.quiet,
-                      skip_unavailable=args.skip_unavailable)
+                      skip_unavailable=args.skip_unavailable, executor=args.executor,
+                      ray_address=args.ray_address, shard=shard)
     doc, path = run_suite(suite, opts)
     print(_summary(doc, path))
     return 0

@@ -1,4 +1,4 @@
-"""Secondary commands: weights and data management.
+"""Secondary commands: weights and data management, merging shard results.
 
 Kept apart from :mod:`bench.cli` so each command group stays small.
 """
@@ -23,7 +23,26 @@ def _cmd_weights(args) -> int:
     return 1 if bad else 0
 
 
+def _cmd_merge(args) -> int:
+    from .merge import merge_runs
+
+    doc, path = merge_runs(args.run_dirs, args.out, args.cache_dir)
+    merged = doc["run"]["merge"]
+    print(f"merged {len(merged['shards'])} shards of {merged['count']}: {doc['data']['n_images']} images -> {path}")
+    for note in merged["notes"]:
+        print(f"note: {note}")
+    unavailable = {k: v["reason"] for k, v in doc["metrics"].items() if not v["available"]}
+    for name, reason in unavailable.items():
+        print(f"unavailable: {name}: {reason}")
+    return 0
+
+
 def add_extra_commands(sub: argparse._SubParsersAction) -> None:
+    m = sub.add_parser("merge", help="combine the results of shard runs (bench run --shard K/N) into one run")
+    m.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="the shards' output folders (all N shards)")
+    m.add_argument("-o", "--out", required=True, help="folder for the merged results")
+    m.add_argument("--cache-dir", help="the shared stage cache, to recompute set-level metrics such as FID "
+                                       "(default: the cache recorded by the shards)")
     w = sub.add_parser("weights", help="fetch or verify model weights for metrics and restorers")
     w.add_argument("action", choices=["fetch", "verify"])
     w.add_argument("names", nargs="*", help="weight names (default: all in the manifest)")
@@ -42,4 +61,4 @@ def _extra_commands() -> dict:
     from .data.cli import DATA_COMMANDS
     from .report.cli import REPORT_COMMANDS
 
-    return {"weights": _cmd_weights, **DATA_COMMANDS, **REPORT_COMMANDS}
+    return {"weights": _cmd_weights, "merge": _cmd_merge, **DATA_COMMANDS, **REPORT_COMMANDS}

@@ -88,12 +88,18 @@ def prepare_one(job: tuple[Sample, DegradationSpec]) -> tuple[ImageItem, Optiona
     return item, hit
 
 
-def prepare_stage(samples: Iterable[Sample], cfg: PrepareConfig, workers: int, cache: Cache) -> Iterator[ImageItem]:
-    """Yield one prepared :class:`ImageItem` per sample, in data set order."""
-    from .parallel import bounded_map
+def prepare_stage(samples: Iterable[Sample], cfg: PrepareConfig, workers: int, cache: Cache,
+                  executor=None) -> Iterator[ImageItem]:
+    """Yield one prepared :class:`ImageItem` per sample, in data set order.
 
+    ``executor`` (:mod:`bench.executors`) runs the work, e.g. as Ray tasks; by
+    default ``workers`` local processes."""
+    if executor is None:
+        from .executors.local import LocalExecutor
+
+        executor = LocalExecutor(workers)
     jobs = ((s, cfg.degradation) for s in samples)
-    for item, hit in bounded_map(prepare_one, jobs, workers, _init_worker, (cfg.cache_root,)):
+    for item, hit in executor.map_tasks(prepare_one, jobs, _init_worker, (cfg.cache_root,)):
         if hit is True:
             cache.hits[STAGE] += 1
         elif hit is False:

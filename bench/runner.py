@@ -3,6 +3,11 @@
 Stage-major order: each stage streams over the images (one image in memory at a
 time, everything else by hash in the cache), one restorer model is loaded at a
 time, and every stage output is cached, so a killed run resumes where it stopped.
+
+Scale-out (docs/scaleout.md): an executor (:mod:`bench.executors`) decides where
+per-image work runs (local processes, or Ray tasks and actors over a shared
+cache); ``--shard K/N`` runs one deterministic subset (:mod:`bench.shard`) whose
+results ``bench merge`` (:mod:`bench.merge`) combines.
 """
 
 from __future__ import annotations
@@ -16,13 +21,15 @@ from typing import Optional
 
 from . import PROTOCOL_VERSION, __version__
 from .build import Components, build_components
-from .cache import Cache
+from .cache import Cache, is_url
 from .prepare import PrepareConfig, prepare_stage
 from .progress import Progress
 from .provenance import environment, git_commit, inputs_digest
+from .recognize import recognition_on_crops
 from .records import ImageItem
 from .restore import RestoreStage
 from .score import score_image_metric, score_set_metric, score_text
+from .shard import SampleStream, ShardSpec
 from .spot import spot_stage
 from .suite import Suite
 from .summary import aggregate
@@ -32,14 +39,20 @@ REFERENCE_ROWS = ("HQ", "LQ")
 
 @dataclass
 class RunOptions:
+    """How to run a suite. ``cache_dir`` may be an fsspec URL (``s3://bucket/prefix``);
+    ``executor`` is ``local`` or ``ray``; ``shard`` restricts the run to one shard."""
+
     out_dir: Path
-    cache_dir: Optional[Path] = None
+    cache_dir: Optional[Path | str] = None
     limit: Optional[int] = None
     device: str = "auto"
     workers: int = 1
     use_cache: bool = True
     quiet: bool = False
     skip_unavailable: bool = False
+    executor: str = "local"
+    ray_address: Optional[str] = None
+    shard: Optional[ShardSpec] = None
 
 
 def resolve_device(device: str) -> str:
@@ -71,62 +84,84 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
     progress = Progress(opts.quiet)
     comps = build_components(suite, device, opts.skip_unavailable)
     tmp_cache = None
+    cache_root: Path | str
     if opts.use_cache:
-        cache_root = Path(opts.cache_dir) if opts.cache_dir else default_cache_dir()
+        cache_root = (str(opts.cache_dir) if is_url(str(opts.cache_dir)) else Path(opts.cache_dir)) \
+            if opts.cache_dir else default_cache_dir()
     else:
         tmp_cache = cache_root = Path(tempfile.mkdtemp(prefix="tair-bench-nocache-"))
     cache = Cache(cache_root)
     stage_seconds: dict[str, float] = {}
     out_dir = Path(opts.out_dir)
+    stream = SampleStream(opts.shard)
+    from .executors import make_executor
+
+    executor = None
     try:
-        items = _run_stages(suite, comps, cache, opts, progress, stage_seconds)
-        doc, per_image, details = _assemble(suite, comps, items, cache, device, stage_seconds, t_start)
-        path = _write(doc, per_image, details, out_dir)
+        executor = make_executor(opts.executor, opts.workers, opts.ray_address, device)
+        items = _run_stages(suite, comps, cache, opts, progress, stage_seconds, executor, stream)
+        doc, per_image, details = _assemble(suite, comps, items, cache, device, stage_seconds, t_start,
+                                            stream, progress)
+        doc["run"]["executor"] = {"name": executor.name, "workers": opts.workers, "ray_address": opts.ray_address}
+        path = _write(doc, per_image, details, out_dir, stream)
         _write_report(out_dir, items, cache, progress)
     finally:
+        if executor is not None:
+            executor.close()
         if tmp_cache is not None:
             shutil.rmtree(tmp_cache, ignore_errors=True)
     return doc, path
 
 
 def _write_report(out_dir: Path, items: list[ImageItem], cache: Cache, progress) -> None:
-    """The HTML report, written while the cached images are still there."""
+    """The HTML report, written while the cached images are still there (images are
+    shown only for a local cache folder; an fsspec cache is not read by the report)."""
     from .report import write_ground_truth, write_report
 
     write_ground_truth(out_dir, items)
-    progress.say(f"report: {write_report(out_dir, cache.root)}")
+    progress.say(f"report: {write_report(out_dir, cache.local_root)}")
 
 
 def _timed(stage_seconds: dict, name: str, t0: float) -> None:
     stage_seconds[name] = stage_seconds.get(name, 0.0) + time.perf_counter() - t0
 
 
-def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progress, stage_seconds) -> list[ImageItem]:
+def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progress, stage_seconds, executor,
+                stream: SampleStream) -> list[ImageItem]:
     t0 = time.perf_counter()
     cfg = PrepareConfig(str(cache.root), suite.degradation)
-    items = list(progress.bar(prepare_stage(iter(comps.dataset), cfg, opts.workers, cache), "degrade"))
+    samples = stream.filter(iter(comps.dataset))
+    items = list(progress.bar(prepare_stage(samples, cfg, opts.workers, cache, executor), "degrade"))
     _timed(stage_seconds, "degrade", t0)
     comps.restore_records = {}
     for name, (restorer, prompt_source) in comps.restorers.items():
         t0 = time.perf_counter()
-        comps.restore_records[name] = RestoreStage(name, restorer, prompt_source, cache).run(items, progress)
+        if executor.remote_models:
+            from .executors.restore_job import restore_remote
+
+            records = restore_remote(executor, name, restorer, prompt_source, cache, items, progress)
+        else:
+            records = RestoreStage(name, restorer, prompt_source, cache).run(items, progress)
+        comps.restore_records[name] = records
         _timed(stage_seconds, f"restore:{name}", t0)
     t0 = time.perf_counter()
     jobs = [(h, it.id) for it in items for h in it.outputs.values()]
-    comps.detections = spot_stage(jobs, comps.spotter_factory, comps.spotter, cache, opts.workers, progress)
+    comps.detections = spot_stage(jobs, comps.spotter_factory, comps.spotter, cache, opts.workers, progress,
+                                  executor)
     _timed(stage_seconds, "spot", t0)
     return items
 
 
 def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Cache, device: str,
-              stage_seconds: dict, t_start: float) -> tuple[dict, list[dict], list[dict]]:
+              stage_seconds: dict, t_start: float, stream: SampleStream,
+              progress: Progress) -> tuple[dict, list[dict], list[dict]]:
     from .textmetrics import TextEvalConfig
 
     rows = [r for r in REFERENCE_ROWS if any(r in it.outputs for it in items)] + list(comps.restorers)
     t0 = time.perf_counter()
     tm = suite.metrics.text
     text_cfg = TextEvalConfig(compat=tm.compat, matching=tm.matching, confident_threshold=tm.confident_threshold)
-    vocabulary = frozenset(i.text for it in items for i in it.instances if not i.dont_care)
+    vocabulary = frozenset(stream.vocabulary)  # over all images of the set, also in a shard run
     text = score_text(items, rows, comps.detections, text_cfg, vocabulary)
     image_values, set_values = {}, {}
     for state in comps.metrics:
@@ -138,7 +173,11 @@ def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Ca
         else:
             image_values[state.name] = score_image_metric(state, items, rows, cache)
     _timed(stage_seconds, "score", t0)
-    doc, per_image, details = aggregate(suite, comps, rows, items, text, image_values, set_values, text_cfg)
+    t0 = time.perf_counter()
+    crop, crop_reason = recognition_on_crops(items, rows, comps.spotter, cache, progress)
+    _timed(stage_seconds, "recognize", t0)
+    doc, per_image, details = aggregate(suite, comps, rows, items, text, image_values, set_values, text_cfg,
+                                        crop, crop_reason)
     from .stats import add_confidence_intervals
 
     add_confidence_intervals(doc, per_image, details)
@@ -149,6 +188,7 @@ def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Ca
         "git_commit": git_commit(),
         "environment": environment(device),
         "inputs": inputs_digest(items),
+        **({"shard": stream.describe()} if stream.shard is not None else {}),
     })
     doc["run"] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
@@ -172,12 +212,17 @@ def _ordered(doc: dict) -> dict:
     return {**{k: doc[k] for k in first if k in doc}, **{k: v for k, v in doc.items() if k not in first}}
 
 
-def _write(doc: dict, per_image: list[dict], details: list[dict], out_dir: Path) -> Path:
+def _write(doc: dict, per_image: list[dict], details: list[dict], out_dir: Path, stream: SampleStream) -> Path:
+    """results.json, per_image.csv, text_details.jsonl; a shard also writes
+    per_image.jsonl (full-precision values and data set positions, for ``bench merge``)."""
     from .results import write_json, write_jsonl, write_per_image_csv
 
     out_dir.mkdir(parents=True, exist_ok=True)
     write_per_image_csv(out_dir / "per_image.csv", per_image)
     write_jsonl(out_dir / "text_details.jsonl", details)
+    if stream.shard is not None:
+        write_jsonl(out_dir / "per_image.jsonl",
+                    [{**r, "position": stream.positions[r["image_id"]]} for r in per_image])
     path = out_dir / "results.json"
     write_json(path, doc)
     return path

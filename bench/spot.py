@@ -87,16 +87,25 @@ def _registered(name: str) -> tuple:
     return ((name, SPOTTERS.get(name).target),)
 
 
-def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter, cache: Cache,
-               workers: int, progress) -> dict[tuple[str, str], list[Detection]]:
-    """Spot every distinct (image hash, image id); returns their detections."""
-    from .parallel import bounded_map
+#: images per call to a spotter worker (amortises the call overhead of remote actors)
+SPOT_BATCH = 4
 
+
+def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter, cache: Cache,
+               workers: int, progress, executor=None) -> dict[tuple[str, str], list[Detection]]:
+    """Spot every distinct (image hash, image id); returns their detections.
+
+    ``executor`` (:mod:`bench.executors`) runs the spotters, e.g. as Ray actors
+    (one spotter loaded per actor); by default ``workers`` local processes."""
+    if executor is None:
+        from .executors.local import LocalExecutor
+
+        executor = LocalExecutor(workers)
     unique = sorted(set(jobs))
     keyed = [(spot_key(key_spotter, h, i), h, i) for h, i in unique]
     todo = [j for j in keyed if cache.get(STAGE, j[0]) is None]
-    for _ in progress.bar(bounded_map(_spot_one, todo, workers, _init_worker,
-                                              (factory, str(cache.root), _registered(factory.name))),
+    initargs = (factory, str(cache.root), _registered(factory.name))
+    for _ in progress.bar(executor.map_actors(_spot_one, todo, _init_worker, initargs, SPOT_BATCH),
                           "spot", total=len(todo)):
         pass
     out = {}

@@ -12,8 +12,9 @@ from .results import mean_or_none
 HEADROOM_METRICS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean")
 
 
-def _metric_entries(comps, text_cfg) -> dict:
+def _metric_entries(comps, text_cfg, crop_reason: Optional[str]) -> dict:
     """The ``metrics`` section: every metric's direction, definition and status."""
+    from .recognize import CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS
     from .textmetrics import TEXT_METRIC_DEFINITIONS, TEXT_METRIC_HIGHER_IS_BETTER
 
     out = {}
@@ -30,6 +31,9 @@ def _metric_entries(comps, text_cfg) -> dict:
     for name, definition in TEXT_METRIC_DEFINITIONS.items():
         out[name] = {"kind": "text", "higher_is_better": TEXT_METRIC_HIGHER_IS_BETTER.get(name),
                      "definition": definition, "available": True, "reason": None}
+    for name, definition in CROP_METRIC_DEFINITIONS.items():
+        out[name] = {"kind": "text", "higher_is_better": CROP_HIGHER_IS_BETTER.get(name), "definition": definition,
+                     "available": crop_reason is None, "reason": crop_reason}
     return out
 
 
@@ -53,8 +57,12 @@ def _headroom(results: dict, rows: list[str]) -> dict:
 
 
 def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_values: dict, set_values: dict,
-              text_cfg) -> tuple[dict, list[dict], list[dict]]:
-    """Build the deterministic part of results.json, per-image rows and text details."""
+              text_cfg, crop: Optional[dict] = None,
+              crop_reason: Optional[str] = None) -> tuple[dict, list[dict], list[dict]]:
+    """Build the deterministic part of results.json, per-image rows and text details.
+
+    ``crop`` holds recognition-on-GT-crops scores per row (:mod:`bench.recognize`),
+    or ``crop_reason`` says why there are none."""
     from .textmetrics import pool
 
     results: dict[str, dict] = {row: {} for row in rows}
@@ -70,6 +78,7 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
         for name, per_row in set_values.items():
             if row in per_row:
                 results[row][name] = per_row[row]
+        results[row].update((crop or {}).get(row, {}))
     for state in comps.metrics:
         if state.unavailable:
             for row in rows:
@@ -89,7 +98,7 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
                              "config": comps.restorers[name][0].config(), "prompt": spec.prompt}
                       for spec in suite.restorers for name in [spec.name] if name in comps.restorers},
         "skipped_restorers": dict(comps.skipped_restorers),
-        "metrics": _metric_entries(comps, text_cfg),
+        "metrics": _metric_entries(comps, text_cfg, crop_reason),
         "results": results,
         "n_images_per_metric": n_images,
         "headroom": _headroom(results, rows),

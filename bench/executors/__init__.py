@@ -1,0 +1,55 @@
+"""Where the pipeline's per-image work runs: this machine, or a Ray cluster.
+
+An executor maps a function over a stream of inputs and yields the results in
+input order, with a bounded number of inputs in flight (memory does not grow
+with the data set). Two kinds of work:
+
+* :meth:`Executor.map_tasks`: stateless CPU work (degradation);
+* :meth:`Executor.map_actors`: model work (restore, spot): each worker calls the
+  initializer once (which loads the model lazily) and then handles many inputs.
+
+``local`` (:class:`LocalExecutor`) is the default: ``--workers`` processes on
+this machine, restorers in this process. ``ray`` (:class:`RayExecutor`, optional
+extra ``ray``) runs tasks and actors on a Ray cluster; ``ray`` is imported only
+when that executor is created.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator, Optional, Protocol
+
+EXECUTORS = ("local", "ray")
+
+
+class Executor(Protocol):
+    """What the stages need from an executor."""
+
+    name: str
+    #: True when restorers run in remote workers (the driver never loads them)
+    remote_models: bool
+
+    def map_tasks(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable] = None,
+                  initargs: tuple = ()) -> Iterator[Any]:
+        """``fn(item)`` for each item, in order (stateless CPU work)."""
+
+    def map_actors(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable] = None,
+                   initargs: tuple = (), batch_size: int = 1) -> Iterator[Any]:
+        """``fn(item)`` for each item, in order, in long-lived workers set up once by ``initializer``."""
+
+    def close(self) -> None:
+        """Release what the executor started."""
+
+
+def make_executor(kind: str, workers: int = 1, ray_address: Optional[str] = None, device: str = "cpu") -> Executor:
+    """The executor named ``kind`` (``local`` or ``ray``)."""
+    from ..errors import BenchError
+
+    if kind == "local":
+        from .local import LocalExecutor
+
+        return LocalExecutor(workers)
+    if kind == "ray":
+        from .ray_exec import RayExecutor
+
+        return RayExecutor(address=ray_address, device=device)
+    raise BenchError(f"--executor: unknown executor '{kind}', expected one of {', '.join(EXECUTORS)}")
