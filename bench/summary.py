@@ -78,6 +78,10 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
         for name, per_row in set_values.items():
             if row in per_row:
                 results[row][name] = per_row[row]
+        if crop_reason is not None:
+            from .recognize import CROP_METRIC_DEFINITIONS
+
+            results[row].update({k: None for k in CROP_METRIC_DEFINITIONS})  # why: metrics.<k>.reason
         results[row].update((crop or {}).get(row, {}))
     for state in comps.metrics:
         if state.unavailable:
