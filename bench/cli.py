@@ -16,10 +16,10 @@ from typing import Optional
 from .errors import BenchError
 
 TABLE_COLUMNS = [
-    ("psnr", "PSNR", False), ("ssim", "SSIM", False), ("lpips", "LPIPS", False),
-    ("det_hmean", "det-F1%", True), ("e2e_none_hmean", "E2E-F1%", True),
-    ("e2e_full_hmean", "E2E-full%", True), ("rec_cer", "CER", False),
-    ("confidently_wrong_rate", "conf-wrong%", True), ("phantom_per_image", "phantom/img", False),
+    ("psnr", "PSNR", False), ("ssim", "SSIM", False), ("text_psnr", "txtPSNR", False), ("lpips", "LPIPS", False),
+    ("det_hmean", "det-F1%", True), ("e2e_none_hmean", "E2E-F1%", True), ("e2e_full_hmean", "E2E-full%", True),
+    ("crop_word_accuracy", "crop-acc%", True), ("confidently_wrong_rate", "conf-wrong%", True),
+    ("phantom_per_image", "phantom/img", False),
 ]
 
 
@@ -77,6 +77,15 @@ def _summary(doc: dict, path: Path) -> str:
     lines = [f"suite {doc['suite']['name']}: {doc['data']['n_images']} images, "
              f"spotter {doc['spotter']['name']}, device {doc['environment']['device']}", ""]
     lines.append(format_table(doc, [c for c in TABLE_COLUMNS if any(c[0] in v for v in doc["results"].values())]))
+    headline = doc.get("text_eval", {}).get("headline", "e2e_none_hmean")
+    head = [f"{row} {v[headline]:+.2f}" for row, v in doc.get("headroom", {}).items() if v.get(headline) is not None]
+    if head:
+        lines += ["", f"headroom recovered ({headline}: 0 = LQ, 1 = HQ): " + ", ".join(head)]
+    for name, entry in doc["metrics"].items():
+        info = entry.get("info") or {}
+        if "features_from_cache" in info:
+            lines.append(f"{name}: {info['features_computed']} image features computed, "
+                         f"{info['features_from_cache']} reused from the cache (reference statistics included)")
     unavailable = {k: v["reason"] for k, v in doc["metrics"].items() if not v["available"]}
     if unavailable:
         lines += ["", "unavailable metrics (recorded as null in results.json):"]
