@@ -48,7 +48,6 @@ def _add_run(sub) -> None:
 
 def _cmd_run(args) -> int:
     from .runner import RunOptions, run_suite
-    from .results import format_table
     from .suite import load_suite
 
     if args.limit is not None and args.limit < 1:

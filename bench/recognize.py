@@ -52,10 +52,9 @@ def recognition_on_crops(items: list[ImageItem], rows: list[str], spotter, cache
                          progress) -> tuple[dict, Optional[str]]:
     """``({row: {crop_*: value}}, None)``, or ``({}, reason)`` when the spotter
     has no separate recognizer."""
-    from .spotters.base import Spotter
     from .textmetrics import recognition_scores
 
-    if type(spotter).recognize is Spotter.recognize:
+    if not spotter.has_recognizer():
         return {}, f"spotter {type(spotter).__name__} has no separate recognizer (Spotter.recognize)"
     pairs: dict[str, list[tuple[str, str]]] = {r: [] for r in rows}
     todo = [(it, row) for it in items if it.has_annotations for row in rows if row in it.outputs]

@@ -50,6 +50,24 @@ class Spotter:
         raise NotImplementedError
 
     def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """Read already-cropped word images (recognition only): (text, confidence)
-        per crop. Spotters without a separate recognizer raise NotImplementedError."""
+        """Read already-cropped, upright word images (recognition only): (text,
+        confidence) per crop. Empty or malformed crops read as ``("", 0.0)``;
+        the others go to :meth:`read_word`."""
+        out = []
+        for crop in crops:
+            arr = np.asarray(crop)
+            if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
+                out.append(("", 0.0))
+            else:
+                out.append(self.read_word(arr))
+        return out
+
+    def read_word(self, crop: np.ndarray) -> tuple[str, float]:
+        """Read one (H, W, 3) RGB word crop. Spotters without a separate
+        recognizer leave this unimplemented (see :meth:`has_recognizer`)."""
         raise NotImplementedError
+
+    @classmethod
+    def has_recognizer(cls) -> bool:
+        """Whether :meth:`recognize` works for this spotter class."""
+        return cls.read_word is not Spotter.read_word or cls.recognize is not Spotter.recognize

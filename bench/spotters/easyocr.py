@@ -24,7 +24,7 @@ import warnings
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -131,22 +131,15 @@ class EasyOCRSpotter(Spotter):
             results = reader.recognize(grey, horizontal[0], free[0], detail=1, paragraph=False, reformat=False)
         return results_to_detections(results, self.min_score)
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """Read each crop as one region (no detection); several pieces of text
-        found in one crop are joined with spaces, their confidences averaged."""
+    def read_word(self, crop: np.ndarray) -> tuple[str, float]:
+        """Read one crop as one region (no detection); several pieces of text
+        found in it are joined with spaces, their confidences averaged."""
         import cv2
 
         reader = self._require()
-        out = []
-        for crop in crops:
-            arr = np.asarray(crop, dtype=np.uint8)
-            if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
-                out.append(("", 0.0))
-                continue
-            with _quiet():
-                res = reader.recognize(cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY), detail=1, paragraph=False, reformat=False)
-            if not res:
-                out.append(("", 0.0))
-                continue
-            out.append((" ".join(str(r[1]) for r in res), float(np.mean([r[2] for r in res]))))
-        return out
+        with _quiet():
+            res = reader.recognize(cv2.cvtColor(np.asarray(crop, dtype=np.uint8), cv2.COLOR_RGB2GRAY), detail=1,
+                                   paragraph=False, reformat=False)
+        if not res:
+            return "", 0.0
+        return " ".join(str(r[1]) for r in res), float(np.mean([r[2] for r in res]))

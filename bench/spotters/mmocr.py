@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib.util
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -139,18 +139,11 @@ class MMOCRSpotter(Spotter):
         result = self._require()(bgr, return_vis=False, save_vis=False, save_pred=False, out_dir="")
         return prediction_to_detections(result["predictions"][0], self.min_score)
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """Read word crops with the recognition model only."""
+    def read_word(self, crop: np.ndarray) -> tuple[str, float]:
+        """Read one word crop with the recognition model only."""
         rec = self._require().textrec_inferencer
-        out = []
-        for crop in crops:
-            arr = np.asarray(crop)
-            if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
-                out.append(("", 0.0))
-                continue
-            pred = rec(np.ascontiguousarray(arr[..., ::-1]), progress_bar=False)["predictions"][0]
-            out.append((str(pred["text"]), float(pred["scores"])))
-        return out
+        pred = rec(np.ascontiguousarray(crop[..., ::-1]), progress_bar=False)["predictions"][0]
+        return str(pred["text"]), float(pred["scores"])
 
 
 def _what(key: str) -> str:

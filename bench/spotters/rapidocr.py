@@ -35,7 +35,7 @@ import hashlib
 import importlib.util
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -258,18 +258,11 @@ class RapidOCRSpotter(Spotter):
                     out.append(Detection(w.polygon, w.text, score))
         return out
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """Read upright word crops (RGB, text left to right) with the recognition
-        model only, one crop at a time; empty crops read as ``("", 0.0)``."""
+    def read_word(self, crop: np.ndarray) -> tuple[str, float]:
+        """Read one upright word crop (RGB, text left to right) with the
+        recognition model only."""
         from rapidocr.ch_ppocr_rec import TextRecInput
 
         rec = self._require()._load_rec_model()
-        out = []
-        for crop in crops:
-            arr = np.asarray(crop)
-            if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
-                out.append(("", 0.0))
-                continue
-            res = rec(TextRecInput(img=[np.ascontiguousarray(arr[..., ::-1])], return_word_box=False))
-            out.append((str(res.txts[0]), float(res.scores[0])))
-        return out
+        res = rec(TextRecInput(img=[np.ascontiguousarray(crop[..., ::-1])], return_word_box=False))
+        return str(res.txts[0]), float(res.scores[0])

@@ -25,7 +25,7 @@ import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -135,18 +135,10 @@ class TesseractSpotter(Spotter):
         words = words_from_data(self._data(image, self.args["psm"]))
         return [Detection(quad, text, score) for quad, text, score in words if score >= self.min_score]
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """Read word crops with ``--psm 8`` (a single word); several words found
-        in one crop are joined with spaces and their confidences averaged."""
-        out = []
-        for crop in crops:
-            arr = np.asarray(crop)
-            if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
-                out.append(("", 0.0))
-                continue
-            words = words_from_data(self._data(arr, 8))
-            if not words:
-                out.append(("", 0.0))
-                continue
-            out.append((" ".join(w[1] for w in words), float(np.mean([w[2] for w in words]))))
-        return out
+    def read_word(self, crop: np.ndarray) -> tuple[str, float]:
+        """Read one word crop with ``--psm 8`` (a single word); several words
+        found in it are joined with spaces and their confidences averaged."""
+        words = words_from_data(self._data(crop, 8))
+        if not words:
+            return "", 0.0
+        return " ".join(w[1] for w in words), float(np.mean([w[2] for w in words]))
