@@ -19,7 +19,6 @@ widths/depths (e.g. RealESRGAN_x4plus_anime_6B, num_block 6) load too.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import re
@@ -34,6 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from bench.errors import AdapterError, WeightsMissing
+from bench.hashing import file_sha256
 from bench.registry import did_you_mean
 
 from .base import Restorer
@@ -170,23 +170,6 @@ def weights_dir() -> Path:
     ``~/.cache/tair-bench/weights``."""
     env = os.environ.get("TAIR_BENCH_WEIGHTS")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "tair-bench" / "weights"
-
-
-_SHA256_CACHE: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, cached per (real path, mtime, size)."""
-    p = os.path.realpath(path)
-    st = os.stat(p)
-    key = (p, st.st_mtime_ns, st.st_size)
-    if key not in _SHA256_CACHE:
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _SHA256_CACHE[key] = h.hexdigest()
-    return _SHA256_CACHE[key]
 
 
 def _first(keys: Sequence[str], n: int = 5) -> str:

@@ -17,7 +17,6 @@ the rest the sha256 is recorded on first fetch in ``<weights_dir>/checksums.json
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -120,12 +119,10 @@ def require(name: str, what: str) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """Hex sha256 of a file (see :func:`bench.hashing.file_sha256`)."""
+    from .hashing import file_sha256
+
+    return file_sha256(path)
 
 
 def _load_checksums() -> dict[str, str]:

@@ -16,7 +16,6 @@ is set: fetch then stops with a message instead.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import DataError
+from ..hashing import file_sha256
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "tair-bench-data-manifest/1"
@@ -86,14 +86,6 @@ def local_copy(hub_id: str) -> Optional[Path]:
     return None
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def parquet_schema(path: Path) -> dict:
     """Column name -> Arrow type string of a parquet file (reads the footer only)."""
     import pyarrow.parquet as pq
@@ -134,7 +126,7 @@ def fetch(name: str, dest: Optional[Path] = None) -> list[str]:
         ds.to_parquet(str(tmp))
         tmp.replace(path)
         files.append({"path": path.name, "split": split, "rows": _parquet_rows(path),
-                      "bytes": path.stat().st_size, "sha256": sha256_file(path)})
+                      "bytes": path.stat().st_size, "sha256": file_sha256(path)})
     manifest = {"schema": MANIFEST_SCHEMA, "name": name, "source": src.hub_id,
                 "fetched": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "datasets_version": datasets.__version__, "n_files": len(files),
@@ -180,7 +172,7 @@ def _verify_hub(name: str, path: Path) -> tuple[bool, list[str]]:
             ok = False
             lines.append(f"{entry['path']}: MISSING")
             continue
-        digest = sha256_file(fpath)
+        digest = file_sha256(fpath)
         if digest != entry["sha256"]:
             ok = False
             lines.append(f"{entry['path']}: CHECKSUM MISMATCH (sha256 {digest[:12]}..., manifest "

@@ -31,7 +31,6 @@ reading never depends on which other lines share its padded batch.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from importlib import metadata
 from pathlib import Path
@@ -62,11 +61,9 @@ def _package_models_dir() -> Optional[Path]:
 
 
 def _sha12(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:12]
+    from ..hashing import file_sha256
+
+    return file_sha256(path)[:12]
 
 
 def reading_quad(box: np.ndarray, vertical: bool, flipped: bool) -> np.ndarray:
