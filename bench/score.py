@@ -54,29 +54,41 @@ def score_text(items: list[ImageItem], rows: list[str], dets: dict, text_cfg, vo
     return out
 
 
-def _cached_scores(state: MetricState, cache: Cache, pairs: list[tuple[str, Optional[str], ImageItem]]):
-    """Yield (item, value) per pair, computing cache misses in batches."""
-    metric = state.metric
-    values: dict[int, Optional[float]] = {}
-    todo: list[tuple[int, str]] = []
-    for idx, (pred, ref, item) in enumerate(pairs):
-        key = stage_key(STAGE, state.version, {"metric": state.name}, {"pred": pred, "ref": ref})
-        rec = cache.get(STAGE, key)
+def _cached_batches(cache: Cache, stage: str, field: str, entries: list, compute) -> tuple[list, int]:
+    """Values for ``entries`` (cache key, payload): cached ones read back, the
+    misses computed ``BATCH`` at a time by ``compute(payloads) -> values`` and
+    stored under ``{field: value}``. Returns the values in order and how many
+    were computed."""
+    values: list = [None] * len(entries)
+    todo = []
+    for i, (key, _payload) in enumerate(entries):
+        rec = cache.get(stage, key)
         if rec is not None:
-            values[idx] = rec["value"]
+            values[i] = rec[field]
         else:
-            todo.append((idx, key))
+            todo.append(i)
     for start in range(0, len(todo), BATCH):
         chunk = todo[start:start + BATCH]
-        preds = [cache.get_image(pairs[i][0]) for i, _ in chunk]
-        refs = [cache.get_image(pairs[i][1]) for i, _ in chunk] if metric.mode == "fr" else None
-        inst = [pairs[i][2].instances for i, _ in chunk]
-        scores = metric.score_batch(preds, refs, inst)
-        for (i, key), v in zip(chunk, scores):
-            v = None if v is None else float(v)
-            cache.put(STAGE, key, {"value": v})
-            values[i] = v
-    return [(pairs[i][2], values[i]) for i in range(len(pairs))]
+        for i, value in zip(chunk, compute([entries[i][1] for i in chunk])):
+            cache.put(stage, entries[i][0], {field: value})
+            values[i] = value
+    return values, len(todo)
+
+
+def _cached_scores(state: MetricState, cache: Cache, pairs: list[tuple[str, Optional[str], ImageItem]]):
+    """(item, value) per (prediction hash, reference hash, item) pair."""
+    metric = state.metric
+
+    def compute(chunk):
+        preds = [cache.get_image(pred) for pred, _, _ in chunk]
+        refs = [cache.get_image(ref) for _, ref, _ in chunk] if metric.mode == "fr" else None
+        scores = metric.score_batch(preds, refs, [item.instances for _, _, item in chunk])
+        return [None if v is None else float(v) for v in scores]
+
+    entries = [(stage_key(STAGE, state.version, {"metric": state.name}, {"pred": pred, "ref": ref}), (pred, ref, it))
+               for pred, ref, it in pairs]
+    values, _ = _cached_batches(cache, STAGE, "value", entries, compute)
+    return [(item, v) for (_, _, item), v in zip(pairs, values)]
 
 
 def score_image_metric(state: MetricState, items: list[ImageItem], rows: list[str], cache: Cache) -> dict:
@@ -99,22 +111,15 @@ def _features(state: MetricState, hashes: list[str], cache: Cache):
     """Set-level metric features per image hash, cached per image."""
     import numpy as np
 
-    feats: dict[str, list] = {}
-    todo = []
-    for h in dict.fromkeys(hashes):
-        key = stage_key(FEATURES, state.version, {"metric": state.name}, {"image": h})
-        rec = cache.get(FEATURES, key)
-        if rec is not None:
-            feats[h] = rec["features"]
-        else:
-            todo.append((h, key))
-    for start in range(0, len(todo), BATCH):
-        chunk = todo[start:start + BATCH]
-        arr = state.metric.features([cache.get_image(h) for h, _ in chunk])
-        for (h, key), row in zip(chunk, np.asarray(arr, dtype=np.float64)):
-            feats[h] = row.tolist()
-            cache.put(FEATURES, key, {"features": feats[h]})
-    return {h: np.asarray(v) for h, v in feats.items()}, len(todo)
+    unique = list(dict.fromkeys(hashes))
+    entries = [(stage_key(FEATURES, state.version, {"metric": state.name}, {"image": h}), h) for h in unique]
+
+    def compute(chunk):
+        arr = np.asarray(state.metric.features([cache.get_image(h) for h in chunk]), dtype=np.float64)
+        return [row.tolist() for row in arr]
+
+    values, computed = _cached_batches(cache, FEATURES, "features", entries, compute)
+    return {h: np.asarray(v) for h, v in zip(unique, values)}, computed
 
 
 def score_set_metric(state: MetricState, items: list[ImageItem], rows: list[str], cache: Cache) -> dict:
