@@ -12,10 +12,10 @@ def _cmd_weights(args) -> int:
     from . import weights
 
     if args.action == "fetch":
-        for line in weights.fetch(args.names or None, offline=args.offline):
+        for line in weights.fetch(args.names or ["all"], offline=args.offline):
             print(line)
         return 0
-    rows = weights.verify(args.names or None)
+    rows = weights.verify(args.names or ["all"])
     bad = 0
     for name, status, detail in rows:
         print(f"{name:<24} {status:<10} {detail}")
