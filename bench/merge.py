@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .errors import BenchError
+from .results import read_jsonl
 
 #: (key path in results.json, what it is) that must be equal across shards
 MUST_MATCH = (
@@ -71,10 +72,6 @@ class ShardRun:
         return f"{self.run_dir} (shard {s.get('index')}/{s.get('count')})"
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def _read_csv(path: Path, doc: dict) -> list[dict]:
     """per_image.csv records (NaN -> None), with positions from the shard's input order."""
     import math
@@ -108,12 +105,12 @@ def load_shard(run_dir: Path) -> ShardRun:
         raise MergeError(f"{details_path}: not found -- re-run this shard (same command) to rewrite it")
     exact = (run_dir / "per_image.jsonl").exists()
     if exact:
-        per_image = _read_jsonl(run_dir / "per_image.jsonl")
+        per_image = read_jsonl(run_dir / "per_image.jsonl")
     elif (run_dir / "per_image.csv").exists():
         per_image = _read_csv(run_dir / "per_image.csv", doc)
     else:
         raise MergeError(f"{run_dir}: neither per_image.jsonl nor per_image.csv -- re-run this shard to rewrite them")
-    return ShardRun(run_dir, doc, per_image, _read_jsonl(details_path), exact)
+    return ShardRun(run_dir, doc, per_image, read_jsonl(details_path), exact)
 
 
 def _get(doc: dict, keys: tuple) -> Any:

@@ -54,6 +54,11 @@ def write_per_image_csv(path: Path, rows: list[dict]) -> None:
     atomic_write_bytes(path, frame.to_csv(index=False, float_format="%.6g").encode("utf-8"))
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a JSON-lines file written by :func:`write_jsonl`."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def write_jsonl(path: Path, records: list[dict]) -> None:
     blob = "".join(json.dumps(_clean(r), sort_keys=True) + "\n" for r in records)
     atomic_write_bytes(path, blob.encode("utf-8"))

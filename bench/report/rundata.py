@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import BenchError
+from ..results import read_jsonl
 
 GROUND_TRUTH_FILE = "ground_truth.jsonl"
 
@@ -73,10 +74,6 @@ def _read_csv(path: Path) -> list[dict]:
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in recs]
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def load_run(run_dir: Path, cache_root: Optional[Path] = None) -> RunData:
     """Load a run folder; ``cache_root`` overrides the cache recorded in results.json."""
     run_dir = Path(run_dir)
@@ -87,7 +84,7 @@ def load_run(run_dir: Path, cache_root: Optional[Path] = None) -> RunData:
         raise ReportError(f"{run_dir / 'results.json'}: missing 'results' or 'rows' -- not a tair-bench results file")
     data = RunData(run_dir=run_dir, doc=doc)
     for name, attr, reader in (("per_image.csv", "per_image", _read_csv),
-                               ("text_details.jsonl", "details", _read_jsonl)):
+                               ("text_details.jsonl", "details", read_jsonl)):
         p = run_dir / name
         if p.exists() and p.stat().st_size:
             try:
@@ -132,7 +129,7 @@ def load_ground_truth(data: RunData, wanted: set[str]) -> tuple[dict[str, list[d
     named in results.json (stopping once every wanted image was seen)."""
     p = data.run_dir / GROUND_TRUTH_FILE
     if p.exists():
-        recs = _read_jsonl(p)
+        recs = read_jsonl(p)
         return {r["image_id"]: r["instances"] for r in recs if r["image_id"] in wanted}, None
     suite_path = data.doc.get("suite", {}).get("path")
     if not wanted:
