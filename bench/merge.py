@@ -207,6 +207,7 @@ def _drop_unmerged(doc: dict, merged_keys: dict[str, set], notes: list[str]) -> 
 def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tuple[dict, list[dict], list[dict]]:
     """The merged results document, per-image records and text details."""
     from .provenance import inputs_digest
+    from .recognize import crop_scores
     from .records import ImageItem
     from .results import mean_or_none
     from .stats import add_confidence_intervals
@@ -237,6 +238,11 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
         pooled = pool(ImageTextResult.from_dict(d) for d in details if d["row"] == row)
         doc["results"][row].update(pooled)
         merged_keys[row] = set(pooled)
+        crop_pairs = [d["crop_pairs"] for d in details if d["row"] == row and "crop_pairs" in d]
+        if crop_pairs:  # recognition on GT crops: re-pooled from the per-image (GT, read) pairs
+            crop = crop_scores([p for pairs in crop_pairs for p in pairs])
+            doc["results"][row].update(crop)
+            merged_keys[row] |= set(crop)
         for name in doc["n_images_per_metric"].get(row, {}):
             value, n = mean_or_none([r.get(name) for r in per_image if r["row"] == row and name in r])
             doc["results"][row][name] = value

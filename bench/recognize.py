@@ -48,15 +48,23 @@ def _read_crops(spotter, cache: Cache, image_hash: str, item: ImageItem) -> Opti
     return out
 
 
-def recognition_on_crops(items: list[ImageItem], rows: list[str], spotter, cache: Cache,
-                         progress) -> tuple[dict, Optional[str]]:
-    """``({row: {crop_*: value}}, None)``, or ``({}, reason)`` when the spotter
-    has no separate recognizer."""
+def crop_scores(pairs: list) -> dict:
+    """The ``crop_*`` metrics of a list of (GT word, read word) pairs."""
     from .textmetrics import recognition_scores
 
+    s = recognition_scores([tuple(p) for p in pairs], case_sensitive=False)
+    return {"crop_n": s["n"], "crop_word_accuracy": s["word_accuracy"], "crop_cer": s["cer"],
+            "crop_one_minus_ned": s["one_minus_ned"]}
+
+
+def recognition_on_crops(items: list[ImageItem], rows: list[str], spotter, cache: Cache,
+                         progress) -> tuple[dict, Optional[str]]:
+    """``({row: {image_id: [(GT word, read word), ...]}}, None)``, or ``({}, reason)``
+    when the spotter has no separate recognizer. Pairs are kept per image so that
+    shards can be merged by re-pooling them (:func:`crop_scores`)."""
     if not spotter.has_recognizer():
         return {}, f"spotter {type(spotter).__name__} has no separate recognizer (Spotter.recognize)"
-    pairs: dict[str, list[tuple[str, str]]] = {r: [] for r in rows}
+    pairs: dict[str, dict[str, list]] = {r: {} for r in rows}
     todo = [(it, row) for it in items if it.has_annotations for row in rows if row in it.outputs]
     loaded = False
     for item, row in progress.bar(todo, "recognize", total=len(todo)):
@@ -65,10 +73,5 @@ def recognition_on_crops(items: list[ImageItem], rows: list[str], spotter, cache
             loaded = True
         reads = _read_crops(spotter, cache, item.outputs[row], item)
         words = [i.text for i in item.instances if not i.dont_care]
-        pairs[row].extend((gt, read[0]) for gt, read in zip(words, reads))
-    out = {}
-    for row, row_pairs in pairs.items():
-        s = recognition_scores(row_pairs, case_sensitive=False)
-        out[row] = {"crop_n": s["n"], "crop_word_accuracy": s["word_accuracy"], "crop_cer": s["cer"],
-                    "crop_one_minus_ned": s["one_minus_ned"]}
-    return out, None
+        pairs[row][item.id] = [[gt, read[0]] for gt, read in zip(words, reads)]
+    return pairs, None

@@ -61,8 +61,8 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
               crop_reason: Optional[str] = None) -> tuple[dict, list[dict], list[dict]]:
     """Build the deterministic part of results.json, per-image rows and text details.
 
-    ``crop`` holds recognition-on-GT-crops scores per row (:mod:`bench.recognize`),
-    or ``crop_reason`` says why there are none."""
+    ``crop`` holds the recognition-on-GT-crops pairs per row and image
+    (:mod:`bench.recognize`), or ``crop_reason`` says why there are none."""
     from .textmetrics import pool
 
     results: dict[str, dict] = {row: {} for row in rows}
@@ -82,7 +82,10 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
             from .recognize import CROP_METRIC_DEFINITIONS
 
             results[row].update({k: None for k in CROP_METRIC_DEFINITIONS})  # why: metrics.<k>.reason
-        results[row].update((crop or {}).get(row, {}))
+        if crop_reason is None and crop is not None and row in crop:
+            from .recognize import crop_scores
+
+            results[row].update(crop_scores([p for pairs in crop[row].values() for p in pairs]))
     for state in comps.metrics:
         if state.unavailable:
             for row in rows:
@@ -107,7 +110,7 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
         "n_images_per_metric": n_images,
         "headroom": _headroom(results, rows),
     }
-    return doc, _per_image_rows(rows, items, text, image_values), _text_details(rows, text, comps)
+    return doc, _per_image_rows(rows, items, text, image_values), _text_details(rows, text, comps, crop)
 
 
 def _degradation_entry(suite) -> dict:
@@ -148,8 +151,9 @@ def _per_image_rows(rows, items, text, image_values) -> list[dict]:
     return list(by_key.values())
 
 
-def _text_details(rows, text, comps) -> list[dict]:
-    """One record per (image, row): matched pairs and wrong words, for the report."""
+def _text_details(rows, text, comps, crop: Optional[dict]) -> list[dict]:
+    """One record per (image, row): matched pairs, wrong words, the prompt a
+    restorer was given and the (GT, read) pairs of recognition on GT crops."""
     prompts = {name: {r["id"]: (r.get("prompt"), r.get("prompt_info")) for r in recs}
                for name, recs in getattr(comps, "restore_records", {}).items()}
     out = []
@@ -159,6 +163,8 @@ def _text_details(rows, text, comps) -> list[dict]:
             prompt: Optional[tuple] = prompts.get(row, {}).get(item.id)
             if prompt and prompt[0] is not None:
                 rec["prompt"], rec["prompt_info"] = prompt
+            if crop and item.id in crop.get(row, {}):
+                rec["crop_pairs"] = crop[row][item.id]
             out.append(rec)
     out.sort(key=lambda r: (r["image_id"], rows.index(r["row"])))
     return out

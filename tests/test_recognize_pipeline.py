@@ -36,3 +36,25 @@ def test_spotter_without_recognizer_is_reported_unavailable(tmp_path, tiny_set, 
     entry = doc["metrics"]["crop_word_accuracy"]
     assert entry["available"] is False and "no separate recognizer" in entry["reason"]
     assert doc["results"]["LQ"]["crop_word_accuracy"] is None  # null, never a made-up number
+
+
+def test_crop_metrics_survive_a_sharded_run(tmp_path, tiny_set):
+    """Shards keep the per-image (GT, read) pairs, so merging re-pools the crop
+    metrics and they equal the unsharded run's (here all reads are empty: CER 1)."""
+    from bench.merge import merge_runs
+    from bench.shard import ShardSpec
+
+    if "blind" not in SPOTTERS:
+        SPOTTERS.add("blind", "tests.fakes:BlindReader", "test")
+    p = write_suite(tmp_path, tiny_set)
+    p.write_text(p.read_text().replace("name: blob", "name: blind"))
+    suite = load_suite(p)
+    whole, _ = run_suite(suite, RunOptions(out_dir=tmp_path / "whole", cache_dir=tmp_path / "c", quiet=True))
+    for k in range(2):
+        run_suite(suite, RunOptions(out_dir=tmp_path / f"s{k}", cache_dir=tmp_path / "c", quiet=True,
+                                    shard=ShardSpec(k, 2)))
+    merged, _ = merge_runs([tmp_path / "s0", tmp_path / "s1"], tmp_path / "merged")
+    for row in whole["rows"]:
+        for key in ("crop_n", "crop_word_accuracy", "crop_cer", "crop_one_minus_ned"):
+            assert merged["results"][row][key] == whole["results"][row][key]
+    assert merged["metrics"]["crop_cer"]["available"]
