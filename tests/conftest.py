@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import textwrap
 from pathlib import Path
 
@@ -19,6 +20,17 @@ def tiny_set(tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("tinyset") / "test-00000-of-00001.parquet"
     return make_dataset(3, 7, out, degrade=bicubic_degrade)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test on any socket connection, and tell Hugging Face libraries to stay offline."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture()

@@ -8,7 +8,6 @@ per missing file and raises WeightsMissing on load, without touching the network
 
 from __future__ import annotations
 
-import socket
 
 import numpy as np
 import pytest
@@ -23,16 +22,6 @@ pytest.importorskip("lpips")
 pytest.importorskip("pyiqa")
 
 NETWORK_METRICS = ["lpips", "text_lpips", "dists", "niqe", "musiq", "maniqa", "clipiqa", "fid"]
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="module")

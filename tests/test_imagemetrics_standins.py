@@ -22,7 +22,6 @@ Formats, as read in pyiqa 0.1.16 (archs/*_arch.py) and OpenAI CLIP:
 
 from __future__ import annotations
 
-import socket
 import warnings
 
 import numpy as np
@@ -37,16 +36,6 @@ pytest.importorskip("pyiqa")
 
 # torch 2.14 marks TorchScript deprecated; RN50.pt is TorchScript and pyiqa loads it so.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.*deprecated:FutureWarning")
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
 def img(seed: int, h: int = 64, w: int = 96) -> np.ndarray:
