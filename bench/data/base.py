@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
@@ -38,6 +39,11 @@ class DatasetSource:
         self.spec = spec
         self.degradation = degradation
         self.skipped: list[SkippedRecord] = []
+
+    @property
+    def root(self) -> Path:
+        """The data set's local folder (``dataset.path``; empty when loaded from a hub id)."""
+        return Path(self.spec.path or "")
 
     def describe(self) -> dict:
         """Provenance for results.json: kind, where the data came from, options."""

@@ -40,10 +40,6 @@ class RealIR(DatasetSource):
         self.counts: dict[str, int] = {}
 
     @property
-    def root(self) -> Path:
-        return Path(self.spec.path or "")
-
-    @property
     def annotation_file(self) -> Optional[Path]:
         name = self.spec.options.get("annotations")
         return self.root / name if name else None

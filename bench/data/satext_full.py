@@ -49,10 +49,6 @@ class AnnotatedFolder(DatasetSource):
         self.counts: dict[str, int] = {}
 
     # ----------------------------------------------------------------- options
-    @property
-    def root(self) -> Path:
-        return Path(self.spec.path or "")
-
     def option_types(self) -> dict[str, type]:
         return {"tair_filter": bool, "annotations": str, **{k: str for k in self.FOLDERS}}
 
