@@ -31,6 +31,16 @@ class Restorer:
     accepts_prompt: ClassVar[bool] = False
     #: bump when the adapter's code changes its outputs (enters cache keys)
     code_version: ClassVar[str] = "1"
+    #: stable identity in cache keys and results; set it on every concrete class, and
+    #: keep it when the module moves (a third-party class without one falls back to
+    #: its import path, which changes if the module is renamed)
+    version_id: ClassVar[str] = ""
+
+    @classmethod
+    def stable_id(cls) -> str:
+        """The class's own ``version_id`` (not inherited), else its import path."""
+        own = cls.__dict__.get("version_id")
+        return own or f"{cls.__module__}.{cls.__name__}"
 
     def __init__(self, scale: int = 4, device: str = "cpu", **args: Any):
         self.scale = int(scale)
@@ -41,7 +51,7 @@ class Restorer:
     def version(self) -> str:
         """A string that changes whenever outputs could change (code version,
         model file hash, sampling settings). It is part of every cache key."""
-        return f"{type(self).__module__}.{type(self).__name__}/v{self.code_version}"
+        return f"{self.stable_id()}/v{self.code_version}"
 
     def config(self) -> dict:
         """The user-visible settings that enter the cache key and results."""

@@ -6,7 +6,7 @@ learned restorer adds (or hallucinates) on top of plain upsampling.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -18,6 +18,8 @@ from .base import Restorer
 
 class Bicubic(Restorer):
     """PIL bicubic upsampling by ``scale`` (identical to the harness's LQ row)."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.classical.Bicubic"
 
     def restore_batch(self, images: Sequence[np.ndarray], prompts: Optional[Sequence] = None) -> list[np.ndarray]:
         return [bicubic_resize(im, (im.shape[1] * self.scale, im.shape[0] * self.scale)) for im in images]
@@ -25,6 +27,8 @@ class Bicubic(Restorer):
 
 class Lanczos(Restorer):
     """PIL Lanczos (a = 3) upsampling by ``scale``."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.classical.Lanczos"
 
     def restore_batch(self, images: Sequence[np.ndarray], prompts: Optional[Sequence] = None) -> list[np.ndarray]:
         out = []
@@ -41,6 +45,8 @@ class Unsharp(Restorer):
     ``percent`` (strength, default 150) and ``threshold`` (default 3), with PIL's
     meaning (``PIL.ImageFilter.UnsharpMask``).
     """
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.classical.Unsharp"
 
     def __init__(self, scale: int = 4, device: str = "cpu", radius: float = 2.0, percent: int = 150,
                  threshold: int = 3):

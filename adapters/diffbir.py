@@ -41,6 +41,8 @@ NEG_PROMPT = "low quality, blurry, low-resolution, noisy, unsharp, weird texture
 
 class DiffBIR(SubprocessRestorer):
     """DiffBIR blind SR (v2 by default, as in the TAIR comparison; v2.1 optional)."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.diffbir.DiffBIR"
 
     input_mode: ClassVar[str] = "lq"
     accepts_prompt: ClassVar[bool] = True

@@ -34,6 +34,8 @@ LINE_SIZE = (512, 128)
 
 class DiffTSR(SubprocessRestorer):
     """DiffTSR applied to every text line of a scene image."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.difftsr.DiffTSR"
 
     input_mode: ClassVar[str] = "upsampled"
     accepts_prompt: ClassVar[bool] = False

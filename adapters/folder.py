@@ -28,6 +28,8 @@ from .base import Restorer
 
 class FolderRestorer(Restorer):
     """Reads pre-computed outputs named by image id."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.folder.FolderRestorer"
 
     input_mode: ClassVar[str] = "upsampled"
     accepts_prompt: ClassVar[bool] = False

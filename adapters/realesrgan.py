@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -219,6 +219,8 @@ class RealESRGAN(Restorer):
     (half precision; CUDA only; default on for CUDA as in Real-ESRGAN's
     ``inference_realesrgan.py``), ``batch_size``.
     """
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.realesrgan.RealESRGAN"
 
     input_mode = "lq"
     code_version = "1"

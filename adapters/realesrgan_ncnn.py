@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -71,6 +71,8 @@ class RealESRGANNcnn(Restorer):
     shared with other jobs, 1 thread ran a 128x128 input in 4-9 s and 2 threads
     in 9-20 s (OpenMP threads wait on each other when the cores are busy).
     """
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.realesrgan_ncnn.RealESRGANNcnn"
 
     input_mode = "lq"
     code_version = "1"

@@ -27,6 +27,8 @@ LAYOUT = ("model_index.json", "unet", "vae", "text_encoder", "tokenizer", "low_r
 
 class SDUpscaler(Restorer):
     """x4 latent-diffusion upscaler; input is the LQ image at its own size."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.sd_upscaler.SDUpscaler"
 
     input_mode: ClassVar[str] = "lq"
     accepts_prompt: ClassVar[bool] = True

@@ -27,6 +27,8 @@ RAM = "preset/models/ram_swin_large_14m.pth"
 
 class SeeSR(SubprocessRestorer):
     """SeeSR x4 with its own RAM/DAPE tag prompts plus an optional user prompt."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.seesr.SeeSR"
 
     input_mode: ClassVar[str] = "lq"
     accepts_prompt: ClassVar[bool] = True

@@ -77,6 +77,8 @@ class SubprocessRestorer(Restorer):
     checked by :meth:`preflight` and their names, sizes and mtimes enter
     :meth:`version` (hashing multi-GB checkpoints on every run would be slow).
     """
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.subprocess_driver.SubprocessRestorer"
 
     input_mode: ClassVar[str] = "upsampled"
     accepts_prompt: ClassVar[bool] = True

@@ -46,6 +46,8 @@ def _py_paths(text: str, keys: list[str]) -> dict[str, str]:
 
 class SUPIR(SubprocessRestorer):
     """SUPIR v0 (Q or F) driven by per-image captions."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.supir.SUPIR"
 
     input_mode: ClassVar[str] = "upsampled"
     accepts_prompt: ClassVar[bool] = True

@@ -32,6 +32,8 @@ CHECKPOINTS = [
 
 class TeReDiff(SubprocessRestorer):
     """TeReDiff stage-3 model, 512x512, 50 steps, CFG 1 (as in ``val.py``)."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "adapters.terediff.TeReDiff"
 
     input_mode: ClassVar[str] = "upsampled"
     accepts_prompt: ClassVar[bool] = True

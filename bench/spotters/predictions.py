@@ -40,7 +40,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
@@ -107,6 +107,8 @@ class PredictionsSpotter(Spotter):
     Arguments: ``path`` (the JSON file), ``missing`` (``error``, the default, or
     ``empty``: what an image id absent from the file means).
     """
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "bench.spotters.predictions.PredictionsSpotter"
 
     code_version = "1"
 

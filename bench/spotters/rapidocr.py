@@ -34,7 +34,7 @@ from __future__ import annotations
 import importlib.util
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
@@ -124,6 +124,8 @@ class RapidOCRSpotter(Spotter):
     RapidOCR does), ``det_model`` / ``rec_model`` / ``cls_model`` (ONNX paths;
     default: the files in the rapidocr wheel).
     """
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "bench.spotters.rapidocr.RapidOCRSpotter"
 
     code_version = "1"
 

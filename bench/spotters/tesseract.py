@@ -25,7 +25,7 @@ import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
@@ -59,6 +59,8 @@ def words_from_data(data: dict) -> list[tuple[tuple, str, float]]:
 class TesseractSpotter(Spotter):
     """Tesseract word boxes. Arguments: ``lang`` (default ``eng``), ``psm``
     (default 11), ``cmd`` (the tesseract binary; default: found on PATH)."""
+    #: stable id in cache keys and results (kept when the module moves)
+    version_id: ClassVar[str] = "bench.spotters.tesseract.TesseractSpotter"
 
     code_version = "1"
 

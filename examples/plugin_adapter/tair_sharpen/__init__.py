@@ -17,6 +17,7 @@ from adapters.base import Restorer
 
 class Sharpen(Restorer):
     """Bicubic x``scale`` upsampling followed by an unsharp mask."""
+    version_id = "tair_sharpen.Sharpen"  # stable id in cache keys: keep it when the module moves
 
     input_mode = "lq"        # receives the small LQ image, returns scale x larger
     accepts_prompt = False
