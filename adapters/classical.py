@@ -11,7 +11,7 @@ from typing import ClassVar, Optional, Sequence
 import numpy as np
 from PIL import Image, ImageFilter
 
-from bench.imageio import bicubic_resize, to_rgb_array
+from bench.io.images import bicubic_resize, to_rgb_array
 
 from .base import Restorer
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.errors import AdapterError
-from bench.imageio import read_image
+from bench.io.images import read_image
 
 from .base import Restorer
 

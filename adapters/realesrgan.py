@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from bench.errors import AdapterError, WeightsMissing
-from bench.hashing import file_sha256
+from bench.io.hashing import file_sha256
 from bench.registry import did_you_mean
 
 from .base import Restorer

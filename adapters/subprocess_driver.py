@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.errors import AdapterError
-from bench.imageio import read_image, write_png
+from bench.io.images import read_image, write_png
 
 from .base import Restorer
 

@@ -63,17 +63,3 @@ def text_metric_names() -> tuple:
 
     return tuple(sorted(TEXT_METRIC_DEFINITIONS))
 
-
-def suite_names():
-    """The valid names for :func:`bench.suite.load_suite`."""
-    from .suite import Names
-
-    return Names(
-        datasets=tuple(DATASETS.names()),
-        presets=preset_names(),
-        restorers=tuple(RESTORERS.names()),
-        spotters=tuple(SPOTTERS.names()),
-        image_metrics=image_metric_names(),
-        text_metrics=text_metric_names(),
-        prompt_sources=PROMPT_SOURCES,
-    )

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 
 import yaml
 
+from . import components as c
 from .errors import SuiteError
 from .registry import did_you_mean
 
@@ -260,6 +261,14 @@ class Names:
     text_metrics: tuple
     prompt_sources: tuple
 
+    @classmethod
+    def from_registries(cls) -> "Names":
+        """The names registered now (built-ins and installed plugins)."""
+        return cls(datasets=tuple(c.DATASETS.names()), presets=c.preset_names(),
+                   restorers=tuple(c.RESTORERS.names()), spotters=tuple(c.SPOTTERS.names()),
+                   image_metrics=c.image_metric_names(), text_metrics=c.text_metric_names(),
+                   prompt_sources=c.PROMPT_SOURCES)
+
 
 def parse_suite(raw: Any, file: str, names: Names) -> Suite:
     """Validate a loaded YAML document into a :class:`Suite`."""
@@ -299,7 +308,5 @@ def load_suite(path: str | Path, names: Optional[Names] = None,
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise SuiteError(f"{p}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if names is None:
-        from .components import suite_names  # local import: registries are lazy
-
-        names = (names_factory or suite_names)()
+        names = (names_factory or Names.from_registries)()
     return parse_suite(raw, str(p), names)

@@ -28,7 +28,7 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from bench.runner import RunOptions, run_suite
+from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
 suite = load_suite({suite!r})
 t0 = time.perf_counter()

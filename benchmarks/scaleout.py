@@ -29,11 +29,11 @@ CHILD = r"""
 import json, sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from bench.results import stable
-from bench.runner import RunOptions, run_suite
+from bench.io.runfiles import stable
+from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
 if {executor!r} == "ray":
-    from bench.executors.ray_exec import start_local_ray
+    from bench.scaleout.executors.ray_exec import start_local_ray
     t_ray = time.perf_counter()
     start_local_ray({ray_cpus!r})
     ray_start = time.perf_counter() - t_ray

@@ -39,7 +39,7 @@ class FailingRestorer(Restorer):
         super().__init__(scale=scale, device=device, fail_on=fail_on)
 
     def restore_batch(self, images, prompts=None, ids=None):
-        from bench.imageio import bicubic_resize
+        from bench.io.images import bicubic_resize
 
         if self.args["fail_on"] in (ids or []):
             raise RuntimeError(f"simulated crash on {self.args['fail_on']}")
@@ -60,7 +60,7 @@ class PromptEcho(Restorer):
     accepts_prompt = True
 
     def restore_batch(self, images, prompts=None):
-        from bench.imageio import bicubic_resize
+        from bench.io.images import bicubic_resize
 
         return [bicubic_resize(im, (im.shape[1] * self.scale, im.shape[0] * self.scale)) for im in images]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from bench import PROTOCOL_VERSION
-from bench.cache import Cache, stage_key
+from bench.io.cache import Cache, stage_key
 from bench.records import Detection, TextInstance
-from bench.results import write_json, write_jsonl, write_per_image_csv
+from bench.io.runfiles import write_json, write_jsonl, write_per_image_csv
 from bench.textmetrics import (
     TEXT_METRIC_DEFINITIONS,
     TEXT_METRIC_HIGHER_IS_BETTER,
@@ -119,7 +119,7 @@ def make_run(out: Path, cache_root: Path, suite_hash: str = "h" * 64, name: str 
     write_per_image_csv(out / "per_image.csv", per_image)
     write_jsonl(out / "text_details.jsonl", details)
     (out / "ground_truth.jsonl").write_text("".join(json.dumps(g) + "\n" for g in gt_lines), encoding="utf-8")
-    from bench.stats import add_confidence_intervals
+    from bench.pipeline.intervals import add_confidence_intervals
 
     add_confidence_intervals(doc, per_image, details)
     write_json(out / "results.json", doc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.cache import Cache, stage_key
+from bench.io.cache import Cache, stage_key
 
 
 def test_stage_key_changes_exactly_with_its_inputs():

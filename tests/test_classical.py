@@ -7,8 +7,8 @@ import pytest
 
 from adapters.classical import Bicubic, Lanczos, Unsharp
 from bench.errors import AdapterError
-from bench.imageio import bicubic_resize
-from bench.restore import check_output
+from bench.io.images import bicubic_resize
+from bench.pipeline.stages.restore import check_output
 
 
 @pytest.mark.parametrize("cls", [Bicubic, Lanczos, Unsharp])

@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from bench.runner import RunOptions, run_suite
+from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
 
 from .test_data_json import GOOD_IDS, _with_instance, entry, picture, satext_full, save, write_json

@@ -14,9 +14,9 @@ import pytest
 
 from bench.data import open_dataset
 from bench.data import fetch as fetch_mod
-from bench.data.cli import DATA_COMMANDS, add_data_command
+from bench.cli.data import add_commands as add_data_command
 from bench.errors import DataError
-from bench.imageio import decode_image
+from bench.io.images import decode_image
 from bench.suite import DatasetSpec, DegradationSpec
 
 HUB = "Min-Jaewon/SA-Text-test"
@@ -160,7 +160,7 @@ def test_data_command_parses_and_returns_status(offline, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     add_data_command(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["data", "verify", "satext-test", "--path", str(tmp_path)])
-    assert DATA_COMMANDS["data"](args) == 1
+    assert args.handler(args) == 1
     assert "no manifest.json" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         parser.parse_args(["data", "fetch", "satext-tset"])

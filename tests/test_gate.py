@@ -1,4 +1,4 @@
-"""Regression gate (bench.gate): pass on identical results, fail beyond tolerance
+"""Regression gate (bench.report.gate): pass on identical results, fail beyond tolerance
 naming the metric and the move, exit 2 on files that cannot be compared."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.gate import GateUsageError, load_tolerances, run_gate
-from bench.report.cli import REPORT_COMMANDS, add_report_commands
+from bench.report.gate import GateUsageError, load_tolerances, run_gate
+from bench.cli.report import add_commands as add_report_commands
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +131,6 @@ def test_cli_handler_exit_status(baseline, tmp_path, capsys):
     def lower(doc):
         doc["results"]["good"]["e2e_none_hmean"] -= 0.05
     args = parser.parse_args(["gate", str(_variant(baseline, tmp_path, lower)), "--baseline", str(baseline)])
-    assert REPORT_COMMANDS["gate"](args) == 1
+    assert args.handler(args) == 1
     out = capsys.readouterr().out
     assert "metric" in out and "tolerance" in out and "e2e_none_hmean" in out

@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 import pytest
 
-from bench import weights
+from bench.io import weights
 from bench.imagemetrics import create_metric
 
 torch = pytest.importorskip("torch")

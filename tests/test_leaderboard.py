@@ -1,4 +1,4 @@
-"""Leaderboard (bench.leaderboard): ranking, the three output formats, provenance,
+"""Leaderboard (bench.report.leaderboard): ranking, the three output formats, provenance,
 and refusal to mix runs that are not the same benchmark."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bench.leaderboard import LeaderboardError, write_leaderboard
+from bench.report.leaderboard import LeaderboardError, write_leaderboard
 from tests.report_synth import make_run
 
 

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from bench.errors import AdapterError
-from bench.results import stable
-from bench.runner import RunOptions, run_suite
+from bench.io.runfiles import stable
+from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
 
 from .conftest import write_suite

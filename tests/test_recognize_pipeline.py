@@ -6,7 +6,7 @@ import pytest
 
 from bench.components import SPOTTERS
 from bench.data import open_dataset
-from bench.runner import RunOptions, run_suite
+from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
 
 from .conftest import write_suite
@@ -41,8 +41,8 @@ def test_spotter_without_recognizer_is_reported_unavailable(tmp_path, tiny_set, 
 def test_crop_metrics_survive_a_sharded_run(tmp_path, tiny_set):
     """Shards keep the per-image (GT, read) pairs, so merging re-pools the crop
     metrics and they equal the unsharded run's (here all reads are empty: CER 1)."""
-    from bench.merge import merge_runs
-    from bench.shard import ShardSpec
+    from bench.scaleout.merge import merge_runs
+    from bench.scaleout.shard import ShardSpec
 
     if "blind" not in SPOTTERS:
         SPOTTERS.add("blind", "tests.fakes:BlindReader", "test")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.report import write_report
-from bench.report.cli import REPORT_COMMANDS, add_report_commands
+from bench.cli.report import add_commands as add_report_commands
 from bench.report.textdiff import diff_markup
 from tests.report_synth import make_run
 
@@ -121,7 +121,7 @@ def test_report_command(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     add_report_commands(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["report", str(run), "--out", str(tmp_path / "r" / "index.html")])
-    assert REPORT_COMMANDS["report"](args) == 0
+    assert args.handler(args) == 0
     assert (tmp_path / "r" / "index.html").is_file() and (tmp_path / "r" / "report_assets").is_dir()
     assert "report:" in capsys.readouterr().out
 

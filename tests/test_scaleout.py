@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from bench.imagemetrics.base import ImageMetric
-from bench.merge import MergeError, merge_runs
-from bench.results import stable
-from bench.runner import RunOptions, run_suite
-from bench.shard import ShardSpec, shard_of
+from bench.scaleout.merge import MergeError, merge_runs
+from bench.io.runfiles import stable
+from bench.pipeline.runner import RunOptions, run_suite
+from bench.scaleout.shard import ShardSpec, shard_of
 from bench.suite import load_suite
 
 from .conftest import write_suite
@@ -174,7 +174,7 @@ def test_cli_run_shards_and_merge(tmp_path, tiny_set, blob_spotter):
 def test_cache_over_fsspec_urls(tmp_path):
     """memory:// and file:// caches store and return images and records; a write leaves
     no temp key behind; the object-store path (one PUT, no rename) works too."""
-    from bench.cache import Cache
+    from bench.io.cache import Cache
 
     img = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
     for root in ("memory://tairtest/cache", f"file://{tmp_path}/fcache"):

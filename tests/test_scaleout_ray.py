@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("ray")
 
 from bench.errors import AdapterError
-from bench.results import stable
-from bench.runner import RunOptions, run_suite
+from bench.io.runfiles import stable
+from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
 
 from .conftest import write_suite
@@ -28,7 +28,7 @@ def ray_instance():
     """One local Ray instance for the module (workers get this checkout on PYTHONPATH)."""
     import ray
 
-    from bench.executors.ray_exec import start_local_ray
+    from bench.scaleout.executors.ray_exec import start_local_ray
 
     start_local_ray(num_cpus=2)
     yield

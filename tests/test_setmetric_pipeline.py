@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import bench.imagemetrics as imagemetrics
-from bench.cache import Cache
+from bench.io.cache import Cache
 from bench.imagemetrics.fid import feature_stats, frechet_distance
-from bench.runner import RunOptions, run_suite
+from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
 
 from .conftest import write_suite

@@ -1,4 +1,4 @@
-"""Paired bootstrap intervals (bench.stats): reproducibility, coverage, pairing, and
+"""Paired bootstrap intervals (bench.pipeline.intervals): reproducibility, coverage, pairing, and
 that the vectorised re-pooling gives exactly what bench.textmetrics.pool gives."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from bench.stats import add_confidence_intervals, pooled_resamples, resample_weights, text_formulas, text_stats
+from bench.pipeline.intervals import add_confidence_intervals, pooled_resamples, resample_weights, text_formulas, text_stats
 from bench.textmetrics import ImageTextResult, pool
 from bench.textmetrics.results import MODES_BASE
 

@@ -9,9 +9,9 @@ import urllib.request
 
 import pytest
 
-from bench import weights
+from bench.io import weights
 from bench.errors import BenchError, WeightsMissing
-from bench.weights import MANIFEST, WeightFile
+from bench.io.weights import MANIFEST, WeightFile
 
 
 @pytest.fixture

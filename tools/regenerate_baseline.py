@@ -26,7 +26,7 @@ def main() -> int:
     subprocess.run([sys.executable, "-m", "bench", "run", suite, "--out", str(run_dir), "--quiet"], cwd=ROOT,
                    check=True)
     sys.path.insert(0, str(ROOT))
-    from bench.results import stable, write_json
+    from bench.io.runfiles import stable, write_json
 
     write_json(ROOT / out, stable(json.loads((run_dir / "results.json").read_text())))
     print(f"wrote {out} from {run_dir / 'results.json'}")

@@ -27,7 +27,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..errors import DataError
-from ..imageio import decode_image
+from bench.io.images import decode_image
 from ..records import DONT_CARE, TextInstance, as_polygon
 from .base import SkippedRecord, check_polygon
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import DataError
-from ..hashing import file_sha256
+from bench.io.hashing import file_sha256
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "tair-bench-data-manifest/1"

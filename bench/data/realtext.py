@@ -25,7 +25,7 @@ from typing import Union
 
 import numpy as np
 
-from ..imageio import bicubic_resize
+from bench.io.images import bicubic_resize
 from ..records import Sample
 from .annotations import parse_instances
 from .base import SkippedRecord

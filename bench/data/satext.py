@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import DataError
-from ..imageio import decode_image, to_rgb_array
+from bench.io.images import decode_image, to_rgb_array
 from ..records import Sample
 from .base import DatasetSource, SkippedRecord, build_instances
 

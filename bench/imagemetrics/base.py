@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import BenchError
-from ..weights import missing_message
+from bench.io.weights import missing_message
 
 
 class ImageMetric:
@@ -33,7 +33,7 @@ class ImageMetric:
     higher_is_better: ClassVar[bool] = True
     #: the exact definition, copied into results.json and the report
     definition: str = ""
-    #: :data:`bench.weights.MANIFEST` names this metric needs on disk
+    #: :data:`bench.io.weights.MANIFEST` names this metric needs on disk
     weights: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **options: Any):

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError
-from ..imageio import array_hash, atomic_write_bytes
-from ..weights import MANIFEST, require, sha256_of
+from bench.io.images import array_hash, atomic_write_bytes
+from bench.io.weights import MANIFEST, require, sha256_of
 from .base import ImageMetric, check_image, to_tensor
 from .inception import RESIZE_MODE, InceptionFeatures
 

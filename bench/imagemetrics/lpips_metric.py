@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BenchError
-from ..weights import require
+from bench.io.weights import require
 from .base import ImageMetric, group_by_shape, to_tensor
 
 

@@ -1,8 +1,8 @@
 """pyiqa network metrics (DISTS, NIQE, MUSIQ, MANIQA, CLIP-IQA) loaded from the
 weights directory, never from the network.
 
-Each class names its files in ``weights`` (keys of :data:`bench.weights.MANIFEST`);
-``_load`` first calls :func:`bench.weights.require` for all of them, so a missing
+Each class names its files in ``weights`` (keys of :data:`bench.io.weights.MANIFEST`);
+``_load`` first calls :func:`bench.io.weights.require` for all of them, so a missing
 file raises ``WeightsMissing`` before pyiqa is even imported. Which file each
 metric uses, and how pyiqa 0.1.16 loads it, was read from ``pyiqa/archs/*_arch.py``.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..weights import MANIFEST, require
+from bench.io.weights import MANIFEST, require
 from .pyiqa_wrap import PyiqaMetric, load_state, pyiqa_version, torch_hub_files
 
 

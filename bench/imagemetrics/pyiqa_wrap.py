@@ -3,7 +3,7 @@
 pyiqa (https://github.com/chaofengc/IQA-PyTorch) is what TAIR's ``val.py`` uses
 (PROTOCOL.md, "Image metrics as TAIR computes them"). Its network metrics fetch
 weights from the Hugging Face hub or torchvision on construction; the helpers
-here hand them our local files instead, after :func:`bench.weights.require` has
+here hand them our local files instead, after :func:`bench.io.weights.require` has
 checked that every file exists, so no code path reaches the network.
 """
 
@@ -126,7 +126,7 @@ def load_state(net: Any, path: Path, what: str, strict: bool = True, required: S
     names the file when it does not fit.
 
     ``weights_only=False`` as in pyiqa: some of its published files pickle more
-    than tensors. Only files from :data:`bench.weights.MANIFEST` reach here.
+    than tensors. Only files from :data:`bench.io.weights.MANIFEST` reach here.
     """
     import torch
 

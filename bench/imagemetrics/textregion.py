@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..imageio import bicubic_resize
+from bench.io.images import bicubic_resize
 from ..records import TextInstance
-from ..weights import require
+from bench.io.weights import require
 from .base import ImageMetric
 from .lpips_metric import LPIPS_DEFINITION, build_lpips_alex, lpips_distance, lpips_version
 

@@ -153,7 +153,7 @@ def _with_intervals(data: RunData) -> Optional[str]:
     """Make sure ``data.doc`` has intervals; returns a note when computed here."""
     if "intervals" in data.doc or not (data.per_image or data.details):
         return None
-    from ..stats import add_confidence_intervals
+    from bench.pipeline.intervals import add_confidence_intervals
 
     data.doc = copy.deepcopy(data.doc)
     add_confidence_intervals(data.doc, data.per_image, data.details)

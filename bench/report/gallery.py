@@ -131,7 +131,7 @@ def _det_status(detail: Optional[dict]) -> dict[int, str]:
 def build_gallery(data: RunData, assets: Path, k: int = 4, max_words: int = 6) -> tuple[list[GalleryImage], list[str]]:
     """Pick the ``k`` most disputed images and write their annotated panels and word
     crops under ``assets``; returns the gallery and notes for the report."""
-    from ..imageio import read_image
+    from bench.io.images import read_image
 
     doc, notes = data.doc, []
     rows = doc["rows"]

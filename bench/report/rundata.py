@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import BenchError
-from ..results import read_jsonl
+from bench.io.runfiles import read_jsonl
 
 GROUND_TRUTH_FILE = "ground_truth.jsonl"
 
@@ -45,8 +45,8 @@ class RunData:
         """The spotter's detections for one image from the spot cache (None if absent)."""
         if self.cache_root is None:
             return None
-        from ..cache import stage_key
-        from ..spot import STAGE
+        from bench.io.cache import stage_key
+        from bench.pipeline.stages.spot import STAGE
 
         sp = self.doc.get("spotter", {})
         key = stage_key(STAGE, sp.get("version"), sp.get("config"), {"image": image_hash, "id": image_id})
@@ -112,7 +112,7 @@ def write_ground_truth(out_dir: Path, items) -> Path:
     """Write ``ground_truth.jsonl`` (image id, GT words and polygons) next to results.json,
     so the report can draw GT polygons without re-opening the data set.
     ``items``: the run's :class:`bench.records.ImageItem` list."""
-    from ..imageio import atomic_write_bytes
+    from bench.io.images import atomic_write_bytes
 
     lines = [json.dumps({"image_id": it.id, "size": list(it.size),
                          "instances": [{"text": i.text, "polygon": [list(p) for p in i.polygon]}

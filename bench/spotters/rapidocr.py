@@ -61,7 +61,7 @@ def _package_models_dir() -> Optional[Path]:
 
 
 def _sha12(path: Path) -> str:
-    from ..hashing import file_sha256
+    from bench.io.hashing import file_sha256
 
     return file_sha256(path)[:12]
 

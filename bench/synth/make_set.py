@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..imageio import bicubic_resize, encode_png
+from bench.io.images import bicubic_resize, encode_png
 from .scene import Scene, make_scene
 
 #: Signature of a degradation: ``(hq, preset, seed, image_id, scale) -> lq``.

@@ -1,6 +1,6 @@
 """The default executor: ``--workers`` processes on this machine.
 
-CPU stages and the spot stage use :func:`bench.parallel.bounded_map` (a spawn
+CPU stages and the spot stage use :func:`bench.scaleout.parallel.bounded_map` (a spawn
 process pool, order preserving, at most ``2 * workers`` inputs in flight);
 restorers stay in the driver process (one model in memory at a time, which is
 what a single GPU wants).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from ..parallel import bounded_map
+from bench.scaleout.parallel import bounded_map
 
 
 class LocalExecutor:

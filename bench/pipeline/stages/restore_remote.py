@@ -1,6 +1,6 @@
 """The restore stage on an executor whose workers hold the models (Ray actors).
 
-Each actor builds one :class:`bench.restore.RestoreStage` (restorer, prompt
+Each actor builds one :class:`bench.pipeline.stages.restore.RestoreStage` (restorer, prompt
 source, the shared cache) and runs it on batches of items, so prompts, cache
 keys, output checks and cache writes are exactly those of a local run; only
 where the model runs changes. The driver gets back each image's record and the
@@ -12,23 +12,23 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Optional
 
-from ..cache import Cache
-from ..records import ImageItem
+from bench.io.cache import Cache
+from bench.records import ImageItem
 
 _STATE: dict[str, Any] = {}
 
 
 def init_restore(name: str, restorer: Any, prompt_source: Any, cache_root: str) -> None:
     """Actor set-up: the stage object (the model loads on the first cache miss)."""
-    from ..restore import RestoreStage
+    from bench.pipeline.stages.restore import RestoreStage
 
     _STATE["stage"] = RestoreStage(name, restorer, prompt_source, Cache(cache_root))
 
 
 def restore_batch(items: list[ImageItem]) -> tuple[list[dict], dict]:
     """Restore one batch in the actor: its records and ``{"cached": n, "computed": m}``."""
-    from ..progress import Progress
-    from ..restore import STAGE
+    from bench.progress import Progress
+    from bench.pipeline.stages.restore import STAGE
 
     stage = _STATE["stage"]
     hits, misses = Counter(stage.cache.hits), Counter(stage.cache.misses)
@@ -40,7 +40,7 @@ def restore_batch(items: list[ImageItem]) -> tuple[list[dict], dict]:
 def restore_remote(executor: Any, name: str, restorer: Any, prompt_source: Optional[Any], cache: Cache,
                    items: list[ImageItem], progress: Any) -> list[dict]:
     """Fill ``item.outputs[name]`` for every item using ``executor``'s actors; return the records."""
-    from ..restore import STAGE
+    from bench.pipeline.stages.restore import STAGE
 
     size = max(1, int(getattr(restorer, "batch_size", 1)))
     batches = [items[i:i + size] for i in range(0, len(items), size)]

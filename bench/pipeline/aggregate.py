@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .records import ImageItem
-from .results import mean_or_none
+from bench.records import ImageItem
+from bench.io.runfiles import mean_or_none
 
 #: text metrics whose headroom is reported for every restorer
 HEADROOM_METRICS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean")
@@ -14,8 +14,8 @@ HEADROOM_METRICS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean")
 
 def _metric_entries(comps, text_cfg, crop_reason: Optional[str]) -> dict:
     """The ``metrics`` section: every metric's direction, definition and status."""
-    from .recognize import CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS
-    from .textmetrics import TEXT_METRIC_DEFINITIONS, TEXT_METRIC_HIGHER_IS_BETTER
+    from bench.pipeline.stages.recognize import CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS
+    from bench.textmetrics import TEXT_METRIC_DEFINITIONS, TEXT_METRIC_HIGHER_IS_BETTER
 
     out = {}
     for state in comps.metrics:
@@ -38,7 +38,7 @@ def _metric_entries(comps, text_cfg, crop_reason: Optional[str]) -> dict:
 
 
 def _headroom(results: dict, rows: list[str]) -> dict:
-    from .textmetrics import headroom
+    from bench.textmetrics import headroom
 
     out = {}
     for row in rows:
@@ -62,8 +62,8 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
     """Build the deterministic part of results.json, per-image rows and text details.
 
     ``crop`` holds the recognition-on-GT-crops pairs per row and image
-    (:mod:`bench.recognize`), or ``crop_reason`` says why there are none."""
-    from .textmetrics import pool
+    (:mod:`bench.pipeline.stages.recognize`), or ``crop_reason`` says why there are none."""
+    from bench.textmetrics import pool
 
     results: dict[str, dict] = {row: {} for row in rows}
     n_images: dict[str, dict] = {row: {} for row in rows}
@@ -79,11 +79,11 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
             if row in per_row:
                 results[row][name] = per_row[row]
         if crop_reason is not None:
-            from .recognize import CROP_METRIC_DEFINITIONS
+            from bench.pipeline.stages.recognize import CROP_METRIC_DEFINITIONS
 
             results[row].update({k: None for k in CROP_METRIC_DEFINITIONS})  # why: metrics.<k>.reason
         if crop_reason is None and crop is not None and row in crop:
-            from .recognize import crop_scores
+            from bench.pipeline.stages.recognize import crop_scores
 
             results[row].update(crop_scores([p for pairs in crop[row].values() for p in pairs]))
     for state in comps.metrics:
@@ -119,7 +119,7 @@ def _degradation_entry(suite) -> dict:
     if d.kind == "provided":
         entry.update(level=d.level, note="the data set's own LQ images")
     else:
-        from .degrade import preset_definition
+        from bench.degrade import preset_definition
 
         entry.update(preset=d.preset, definition=preset_definition(d.preset),
                      note="tair-bench's seeded Real-ESRGAN-style pipeline applied to the HQ images")
@@ -127,7 +127,7 @@ def _degradation_entry(suite) -> dict:
 
 
 def _per_image_rows(rows, items, text, image_values) -> list[dict]:
-    from .textmetrics import pool
+    from bench.textmetrics import pool
 
     by_key: dict[tuple[str, str], dict] = {}
     order = {r: i for i, r in enumerate(rows)}

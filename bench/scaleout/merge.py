@@ -18,7 +18,7 @@ position in the data set), per_image.csv and text_details.jsonl. Merging:
 * recomputes set-level metrics (FID) from the per-image features in the shared
   cache, or records them unavailable with the reason;
 * recomputes headroom, ``inputs`` (its digest is over all images) and the
-  bootstrap intervals (:func:`bench.stats.add_confidence_intervals`).
+  bootstrap intervals (:func:`bench.pipeline.intervals.add_confidence_intervals`).
 
 The merged results.json equals an unsharded run's in its stable part, except
 ``metrics.<set metric>.info`` (cache statistics: how many features were computed
@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from .errors import BenchError
-from .results import read_jsonl
+from bench.errors import BenchError
+from bench.io.runfiles import read_jsonl
 
 #: (key path in results.json, what it is) that must be equal across shards
 MUST_MATCH = (
@@ -158,7 +158,7 @@ def check_shards(shards: list[ShardRun]) -> None:
 
 def _open_cache(shards: list[ShardRun], cache_dir: Optional[str]):
     """The shared cache (``--cache-dir``, else the one the shards recorded) or a reason why not."""
-    from .cache import Cache, is_url
+    from bench.io.cache import Cache, is_url
 
     root = cache_dir or _get(shards[0].doc, ("run", "cache", "root"))
     if not root:
@@ -172,9 +172,9 @@ def _set_metric(name: str, meta: dict, items: list, rows: list[str], cache) -> t
     """Recompute one set-level metric from cached features: (values per row, None) or (None, reason)."""
     import hashlib
 
-    from .cache import stage_key
-    from .imagemetrics import create_metric
-    from .score import FEATURES, MetricState, score_set_metric
+    from bench.io.cache import stage_key
+    from bench.imagemetrics import create_metric
+    from bench.pipeline.stages.score import FEATURES, MetricState, score_set_metric
 
     state = MetricState(name=name, metric=create_metric(name))
     if state.version != hashlib.sha256(str(meta.get("definition")).encode()).hexdigest()[:16]:
@@ -206,14 +206,14 @@ def _drop_unmerged(doc: dict, merged_keys: dict[str, set], notes: list[str]) -> 
 
 def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tuple[dict, list[dict], list[dict]]:
     """The merged results document, per-image records and text details."""
-    from .provenance import inputs_digest
-    from .recognize import crop_scores
-    from .records import ImageItem
-    from .results import mean_or_none
-    from .stats import add_confidence_intervals
-    from .summary import _headroom
-    from .textmetrics import pool
-    from .textmetrics.results import ImageTextResult
+    from bench.io.provenance import inputs_digest
+    from bench.pipeline.stages.recognize import crop_scores
+    from bench.records import ImageItem
+    from bench.io.runfiles import mean_or_none
+    from bench.pipeline.intervals import add_confidence_intervals
+    from bench.pipeline.aggregate import _headroom
+    from bench.textmetrics import pool
+    from bench.textmetrics.results import ImageTextResult
 
     check_shards(shards)
     t0 = time.time()
@@ -299,7 +299,7 @@ def _csv_records(per_image: list[dict], shard_csv: Path) -> list[dict]:
 def merge_runs(run_dirs: list[Path], out_dir: Path, cache_dir: Optional[str] = None) -> tuple[dict, Path]:
     """Load, check and merge shard folders; write results.json, per_image.csv and
     text_details.jsonl to ``out_dir``. Returns the document and its path."""
-    from .results import write_json, write_jsonl, write_per_image_csv
+    from bench.io.runfiles import write_json, write_jsonl, write_per_image_csv
 
     doc, per_image, details = merge_shards([load_shard(Path(d)) for d in run_dirs], cache_dir)
     out_dir = Path(out_dir)

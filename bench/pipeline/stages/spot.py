@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .cache import Cache, stage_key
-from .errors import SpotterError
-from .records import Detection, as_polygon
+from bench.io.cache import Cache, stage_key
+from bench.errors import SpotterError
+from bench.records import Detection, as_polygon
 
 STAGE = "spot"
 
@@ -36,7 +36,7 @@ class SpotterFactory:
     device: str
 
     def build(self):
-        from .components import SPOTTERS
+        from bench.components import SPOTTERS
 
         return SPOTTERS.load(self.name)(min_score=self.min_score, device=self.device, **self.args)
 
@@ -45,7 +45,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(factory: SpotterFactory, cache_root: str, registry_extra: tuple = ()) -> None:
-    from .components import SPOTTERS
+    from bench.components import SPOTTERS
 
     for name, target in registry_extra:  # components registered at run time (tests, plugins)
         if name not in SPOTTERS:
@@ -82,7 +82,7 @@ def _spot_one(job: tuple[str, str, str]) -> tuple[str, Optional[dict]]:
 
 
 def _registered(name: str) -> tuple:
-    from .components import SPOTTERS
+    from bench.components import SPOTTERS
 
     return ((name, SPOTTERS.get(name).target),)
 
@@ -95,10 +95,10 @@ def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter
                workers: int, progress, executor=None) -> dict[tuple[str, str], list[Detection]]:
     """Spot every distinct (image hash, image id); returns their detections.
 
-    ``executor`` (:mod:`bench.executors`) runs the spotters, e.g. as Ray actors
+    ``executor`` (:mod:`bench.scaleout.executors`) runs the spotters, e.g. as Ray actors
     (one spotter loaded per actor); by default ``workers`` local processes."""
     if executor is None:
-        from .executors.local import LocalExecutor
+        from bench.scaleout.executors.local import LocalExecutor
 
         executor = LocalExecutor(workers)
     unique = sorted(set(jobs))

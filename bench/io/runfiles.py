@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any, Optional
 
-from .imageio import atomic_write_bytes
+from bench.io.images import atomic_write_bytes
 
 SCHEMA = "tair-bench-results/1"
 VOLATILE_KEYS = ("run",)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .cache import Cache, stage_key
-from .records import ImageItem
+from bench.io.cache import Cache, stage_key
+from bench.records import ImageItem
 
 STAGE = "recognize"
 
@@ -31,7 +31,7 @@ CROP_HIGHER_IS_BETTER = {"crop_word_accuracy": True, "crop_cer": False, "crop_on
 
 def _read_crops(spotter, cache: Cache, image_hash: str, item: ImageItem) -> Optional[list]:
     """The recognizer's (text, score) for each cared GT word of one image."""
-    from .textmetrics import rectified_crop
+    from bench.textmetrics import rectified_crop
 
     words = [i for i in item.instances if not i.dont_care]
     if not words:
@@ -50,7 +50,7 @@ def _read_crops(spotter, cache: Cache, image_hash: str, item: ImageItem) -> Opti
 
 def crop_scores(pairs: list) -> dict:
     """The ``crop_*`` metrics of a list of (GT word, read word) pairs."""
-    from .textmetrics import recognition_scores
+    from bench.textmetrics import recognition_scores
 
     s = recognition_scores([tuple(p) for p in pairs], case_sensitive=False)
     return {"crop_n": s["n"], "crop_word_accuracy": s["word_accuracy"], "crop_cer": s["cer"],

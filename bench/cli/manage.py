@@ -1,7 +1,4 @@
-"""Secondary commands: weights and data management, merging shard results.
-
-Kept apart from :mod:`bench.cli` so each command group stays small.
-"""
+"""``bench weights fetch|verify`` and ``bench merge``: model weights, and combining shard runs."""
 
 from __future__ import annotations
 
@@ -9,7 +6,7 @@ import argparse
 
 
 def _cmd_weights(args) -> int:
-    from . import weights
+    from bench.io import weights
 
     if args.action == "fetch":
         for line in weights.fetch(args.names or ["all"], offline=args.offline):
@@ -24,7 +21,7 @@ def _cmd_weights(args) -> int:
 
 
 def _cmd_merge(args) -> int:
-    from .merge import merge_runs
+    from bench.scaleout.merge import merge_runs
 
     doc, path = merge_runs(args.run_dirs, args.out, args.cache_dir)
     merged = doc["run"]["merge"]
@@ -37,28 +34,17 @@ def _cmd_merge(args) -> int:
     return 0
 
 
-def add_extra_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``merge`` and ``weights``."""
     m = sub.add_parser("merge", help="combine the results of shard runs (bench run --shard K/N) into one run")
     m.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="the shards' output folders (all N shards)")
     m.add_argument("-o", "--out", required=True, help="folder for the merged results")
     m.add_argument("--cache-dir", help="the shared stage cache, to recompute set-level metrics such as FID "
                                        "(default: the cache recorded by the shards)")
+    m.set_defaults(handler=_cmd_merge)
     w = sub.add_parser("weights", help="fetch or verify model weights for metrics and restorers")
-    w.add_argument("action", choices=["fetch", "verify"])
+    w.add_argument("action", choices=["fetch", "verify"], help="fetch: download (online); verify: check files on disk")
     w.add_argument("names", nargs="*", help="weight names (default: all in the manifest)")
     w.add_argument("--weights-dir", help="weights folder (sets $TAIR_BENCH_WEIGHTS)")
     w.add_argument("--offline", action="store_true", help="refuse to download")
-
-
-    from .data.cli import add_data_command
-    from .report.cli import add_report_commands
-
-    add_data_command(sub)
-    add_report_commands(sub)
-
-
-def _extra_commands() -> dict:
-    from .data.cli import DATA_COMMANDS
-    from .report.cli import REPORT_COMMANDS
-
-    return {"weights": _cmd_weights, "merge": _cmd_merge, **DATA_COMMANDS, **REPORT_COMMANDS}
+    w.set_defaults(handler=_cmd_weights)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import DataError
+from bench.errors import DataError
 
 
 def to_rgb_array(img: Image.Image) -> np.ndarray:

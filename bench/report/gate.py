@@ -26,7 +26,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Optional
 
-from .errors import BenchError
+from bench.errors import BenchError
 
 #: absolute tolerances: metric name or fnmatch pattern -> allowed worsening
 DEFAULT_TOLERANCES: dict[str, float] = {

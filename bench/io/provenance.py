@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
-from .records import ImageItem
+from bench.records import ImageItem
 
 #: distributions whose versions can move numbers; recorded when installed
 TRACKED_PACKAGES = ("numpy", "pillow", "opencv-python-headless", "torch", "torchvision", "pyiqa", "lpips",

@@ -17,8 +17,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
 
-from .errors import BenchError
-from .records import Sample
+from bench.errors import BenchError
+from bench.records import Sample
 
 METHOD = "int(sha256(image id, utf-8), 16) mod count == index"
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
-from .cache import Cache, stage_key
-from .errors import DataError
-from .imageio import bicubic_resize
-from .records import ImageItem, Sample
-from .suite import DegradationSpec
+from bench.io.cache import Cache, stage_key
+from bench.errors import DataError
+from bench.io.images import bicubic_resize
+from bench.records import ImageItem, Sample
+from bench.suite import DegradationSpec
 
 STAGE = "degrade"
 
@@ -37,7 +37,7 @@ def _init_worker(cache_root: str) -> None:
 
 
 def _degrade_config(spec: DegradationSpec) -> tuple[str, dict]:
-    from .degrade import DEGRADE_VERSION, preset_definition
+    from bench.degrade import DEGRADE_VERSION, preset_definition
 
     return DEGRADE_VERSION, {"preset": spec.preset, "definition": preset_definition(spec.preset),
                              "seed": spec.seed, "scale": spec.scale}
@@ -67,7 +67,7 @@ def prepare_one(job: tuple[Sample, DegradationSpec]) -> tuple[ImageItem, Optiona
             lq_hash, hit = rec["lq"], True
             lq = None
         else:
-            from .degrade import degrade_image
+            from bench.degrade import degrade_image
 
             lq = degrade_image(sample.hq, spec.preset, spec.seed, sample.id, spec.scale)
             lq_hash = cache.put_image(lq)
@@ -92,10 +92,10 @@ def prepare_stage(samples: Iterable[Sample], cfg: PrepareConfig, workers: int, c
                   executor=None) -> Iterator[ImageItem]:
     """Yield one prepared :class:`ImageItem` per sample, in data set order.
 
-    ``executor`` (:mod:`bench.executors`) runs the work, e.g. as Ray tasks; by
+    ``executor`` (:mod:`bench.scaleout.executors`) runs the work, e.g. as Ray tasks; by
     default ``workers`` local processes."""
     if executor is None:
-        from .executors.local import LocalExecutor
+        from bench.scaleout.executors.local import LocalExecutor
 
         executor = LocalExecutor(workers)
     jobs = ((s, cfg.degradation) for s in samples)

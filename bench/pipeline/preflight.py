@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .components import RESTORERS
-from .errors import BenchError, PreflightError
-from .score import MetricState
-from .spot import SpotterFactory
-from .suite import Suite
+from bench.components import RESTORERS
+from bench.errors import BenchError, PreflightError
+from bench.pipeline.stages.score import MetricState
+from bench.pipeline.stages.spot import SpotterFactory
+from bench.suite import Suite
 
 
 @dataclass
@@ -39,7 +39,7 @@ def _make_prompt_source(spec: dict, spotter_factory: SpotterFactory, device: str
     kind = spec.get("source", "none")
     if kind == "none":
         return None
-    from .prompts import make_prompt_source
+    from bench.prompts import make_prompt_source
 
     if kind == "spotted" and "spotter" not in options:
         options.update(spotter=spotter_factory.name, spotter_args=dict(spotter_factory.args),
@@ -51,7 +51,7 @@ def _make_prompt_source(spec: dict, spotter_factory: SpotterFactory, device: str
 
 def build_components(suite: Suite, device: str, skip_unavailable: bool = False) -> Components:
     """Instantiate and preflight every component of ``suite``."""
-    from .data import open_dataset
+    from bench.data import open_dataset
 
     problems: list[str] = []
     dataset = open_dataset(suite.dataset, suite.degradation)
@@ -101,7 +101,7 @@ def build_components(suite: Suite, device: str, skip_unavailable: bool = False) 
 
 def build_metrics(names) -> list[MetricState]:
     """Create each image metric; an unavailable one keeps its reason instead."""
-    from .imagemetrics import create_metric
+    from bench.imagemetrics import create_metric
 
     states = []
     for name in names:

@@ -239,7 +239,7 @@ def add_confidence_intervals(doc: dict, per_image: list[dict], details: list[dic
 def _headroom_intervals(samples: dict, doc: dict, level: float) -> dict:
     """Interval of each restorer's headroom ``(f - f_LQ) / (f_HQ - f_LQ)``, resample by
     resample (undefined resamples, where f_HQ == f_LQ, are dropped)."""
-    from .summary import HEADROOM_METRICS
+    from bench.pipeline.aggregate import HEADROOM_METRICS
 
     lq, hq = samples.get("LQ", {}), samples.get("HQ", {})
     out = {}

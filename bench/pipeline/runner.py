@@ -4,10 +4,10 @@ Stage-major order: each stage streams over the images (one image in memory at a
 time, everything else by hash in the cache), one restorer model is loaded at a
 time, and every stage output is cached, so a killed run resumes where it stopped.
 
-Scale-out (docs/scaleout.md): an executor (:mod:`bench.executors`) decides where
+Scale-out (docs/scaleout.md): an executor (:mod:`bench.scaleout.executors`) decides where
 per-image work runs (local processes, or Ray tasks and actors over a shared
-cache); ``--shard K/N`` runs one deterministic subset (:mod:`bench.shard`) whose
-results ``bench merge`` (:mod:`bench.merge`) combines.
+cache); ``--shard K/N`` runs one deterministic subset (:mod:`bench.scaleout.shard`) whose
+results ``bench merge`` (:mod:`bench.scaleout.merge`) combines.
 """
 
 from __future__ import annotations
@@ -19,20 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from . import PROTOCOL_VERSION, __version__
-from .build import Components, build_components
-from .cache import Cache, is_url
-from .prepare import PrepareConfig, prepare_stage
-from .progress import Progress
-from .provenance import environment, git_commit, inputs_digest
-from .recognize import recognition_on_crops
-from .records import ImageItem
-from .restore import RestoreStage
-from .score import score_image_metric, score_set_metric, score_text
-from .shard import SampleStream, ShardSpec
-from .spot import spot_stage
-from .suite import Suite
-from .summary import aggregate
+from bench import PROTOCOL_VERSION, __version__
+from bench.pipeline.preflight import Components, build_components
+from bench.io.cache import Cache, is_url
+from bench.pipeline.stages.degrade import PrepareConfig, prepare_stage
+from bench.progress import Progress
+from bench.io.provenance import environment, git_commit, inputs_digest
+from bench.pipeline.stages.recognize import recognition_on_crops
+from bench.records import ImageItem
+from bench.pipeline.stages.restore import RestoreStage
+from bench.pipeline.stages.score import score_image_metric, score_set_metric, score_text
+from bench.scaleout.shard import SampleStream, ShardSpec
+from bench.pipeline.stages.spot import spot_stage
+from bench.suite import Suite
+from bench.pipeline.aggregate import aggregate
 
 REFERENCE_ROWS = ("HQ", "LQ")
 
@@ -94,7 +94,7 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
     stage_seconds: dict[str, float] = {}
     out_dir = Path(opts.out_dir)
     stream = SampleStream(opts.shard)
-    from .executors import make_executor
+    from bench.scaleout.executors import make_executor
 
     executor = None
     try:
@@ -116,7 +116,7 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
 def _write_report(out_dir: Path, items: list[ImageItem], cache: Cache, progress) -> None:
     """The HTML report, written while the cached images are still there (images are
     shown only for a local cache folder; an fsspec cache is not read by the report)."""
-    from .report import write_ground_truth, write_report
+    from bench.report import write_ground_truth, write_report
 
     write_ground_truth(out_dir, items)
     progress.say(f"report: {write_report(out_dir, cache.local_root)}")
@@ -137,7 +137,7 @@ def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progre
     for name, (restorer, prompt_source) in comps.restorers.items():
         t0 = time.perf_counter()
         if executor.remote_models:
-            from .executors.restore_job import restore_remote
+            from bench.pipeline.stages.restore_remote import restore_remote
 
             records = restore_remote(executor, name, restorer, prompt_source, cache, items, progress)
         else:
@@ -155,7 +155,7 @@ def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progre
 def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Cache, device: str,
               stage_seconds: dict, t_start: float, stream: SampleStream,
               progress: Progress) -> tuple[dict, list[dict], list[dict]]:
-    from .textmetrics import TextEvalConfig
+    from bench.textmetrics import TextEvalConfig
 
     rows = [r for r in REFERENCE_ROWS if any(r in it.outputs for it in items)] + list(comps.restorers)
     t0 = time.perf_counter()
@@ -178,7 +178,7 @@ def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Ca
     _timed(stage_seconds, "recognize", t0)
     doc, per_image, details = aggregate(suite, comps, rows, items, text, image_values, set_values, text_cfg,
                                         crop, crop_reason)
-    from .stats import add_confidence_intervals
+    from bench.pipeline.intervals import add_confidence_intervals
 
     add_confidence_intervals(doc, per_image, details)
     doc.update({
@@ -215,7 +215,7 @@ def _ordered(doc: dict) -> dict:
 def _write(doc: dict, per_image: list[dict], details: list[dict], out_dir: Path, stream: SampleStream) -> Path:
     """results.json, per_image.csv, text_details.jsonl; a shard also writes
     per_image.jsonl (full-precision values and data set positions, for ``bench merge``)."""
-    from .results import write_json, write_jsonl, write_per_image_csv
+    from bench.io.runfiles import write_json, write_jsonl, write_per_image_csv
 
     out_dir.mkdir(parents=True, exist_ok=True)
     write_per_image_csv(out_dir / "per_image.csv", per_image)

@@ -15,9 +15,9 @@ import numpy as np
 
 from adapters.base import Restorer
 
-from .cache import Cache, stage_key
-from .errors import AdapterError
-from .records import ImageItem, Sample
+from bench.io.cache import Cache, stage_key
+from bench.errors import AdapterError
+from bench.records import ImageItem, Sample
 
 STAGE = "restore"
 

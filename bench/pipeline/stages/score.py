@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .cache import Cache, stage_key
-from .records import Detection, ImageItem
+from bench.io.cache import Cache, stage_key
+from bench.records import Detection, ImageItem
 
 STAGE = "metric"
 FEATURES = "features"
@@ -37,7 +37,7 @@ def score_text(items: list[ImageItem], rows: list[str], dets: dict, text_cfg, vo
     """Evaluate each (row, image): ``{row: [(item, ImageTextResult)]}``.
 
     Every row but HQ also gets the phantom count against the HQ detections."""
-    from .textmetrics import evaluate_image
+    from bench.textmetrics import evaluate_image
 
     out: dict[str, list] = {r: [] for r in rows}
     for item in items:

@@ -34,7 +34,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .imageio import (
+from bench.io.images import (
     array_hash,
     atomic_write_bytes,
     decode_image,

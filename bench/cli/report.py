@@ -1,7 +1,7 @@
-"""Commands ``report``, ``gate`` and ``leaderboard`` (wired in by :mod:`bench.cli_extra`).
+"""Commands ``report``, ``gate`` and ``leaderboard``.
 
-``add_report_commands(subparsers)`` adds the parsers; :data:`REPORT_COMMANDS` maps each
-command name to its handler (``handler(args) -> exit status``). Handlers raise
+``add_commands(subparsers)`` adds the parsers and binds each to its handler
+(``handler(args) -> exit status``). Handlers raise
 :class:`bench.errors.BenchError` for usage errors, which the CLI turns into exit 2.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def _cmd_report(args) -> int:
-    from .build import write_report
+    from bench.report.build import write_report
 
     path = write_report(Path(args.run_dir), Path(args.cache_dir) if args.cache_dir else None,
                         Path(args.out) if args.out else None, gallery_size=args.gallery)
@@ -21,7 +21,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_gate(args) -> int:
-    from ..gate import run_gate
+    from bench.report.gate import run_gate
 
     status, text = run_gate(Path(args.results), Path(args.baseline),
                             Path(args.tolerances) if args.tolerances else None, show_all=args.all)
@@ -30,7 +30,7 @@ def _cmd_gate(args) -> int:
 
 
 def _cmd_leaderboard(args) -> int:
-    from ..leaderboard import write_leaderboard
+    from bench.report.leaderboard import write_leaderboard
 
     files = write_leaderboard([Path(p) for p in args.runs], Path(args.out))
     for kind, path in files.items():
@@ -38,23 +38,24 @@ def _cmd_leaderboard(args) -> int:
     return 0
 
 
-def add_report_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add the report, gate and leaderboard sub-commands to ``bench``'s parser."""
     r = sub.add_parser("report", help="write an HTML report of a run folder")
     r.add_argument("run_dir", help="output folder of 'bench run' (holds results.json)")
     r.add_argument("--cache-dir", help="stage cache holding the images (default: the one recorded in results.json)")
     r.add_argument("--out", help="report file (default: RUN_DIR/report.html; assets go next to it)")
     r.add_argument("--gallery", type=int, default=4, help="number of gallery images (default 4)")
+    r.set_defaults(handler=_cmd_report)
 
     g = sub.add_parser("gate", help="compare results with a baseline; exit 1 on a regression, 2 on a usage error")
     g.add_argument("results", help="results.json (or its run folder)")
     g.add_argument("--baseline", required=True, help="baseline results.json (e.g. suites/baselines/quickstart.json)")
-    g.add_argument("--tolerances", help="YAML/JSON tolerance file (see bench/gate.py)")
+    g.add_argument("--tolerances", help="YAML/JSON tolerance file (see bench/report/gate.py)")
     g.add_argument("--all", action="store_true", help="list every check, not only the ones that moved")
+    g.set_defaults(handler=_cmd_gate)
 
     b = sub.add_parser("leaderboard", help="rank restorers of several runs per suite (HTML, Markdown, CSV)")
     b.add_argument("runs", nargs="+", help="run folders (or results.json files)")
     b.add_argument("-o", "--out", required=True, help="output folder")
+    b.set_defaults(handler=_cmd_leaderboard)
 
-
-REPORT_COMMANDS = {"report": _cmd_report, "gate": _cmd_gate, "leaderboard": _cmd_leaderboard}

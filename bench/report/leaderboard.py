@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .errors import BenchError
-from .gate import load_results
+from bench.errors import BenchError
+from bench.report.gate import load_results
 
 #: columns besides the headline, shown when any run has them
 COLUMNS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean", "rec_cer", "confidently_wrong_rate", "psnr",
@@ -183,7 +183,7 @@ def _chart(ranked: dict[str, tuple[str, list[Entry]]], out: Path) -> Optional[st
     """Grouped bars of the headline, one group per suite, when there are several suites."""
     if len(ranked) < 2:
         return None
-    from .report.plots import grouped_bars
+    from bench.report.plots import grouped_bars
 
     suites = list(ranked)
     names = sorted({e.restorer for _, entries in ranked.values() for e in entries})

@@ -1,7 +1,6 @@
 """The ``bench data`` command: ``fetch NAME [--path P]`` and ``verify NAME [--path P]``.
 
-The CLI wires it with ``add_data_command(subparsers)`` and dispatches through
-:data:`DATA_COMMANDS`; errors are :class:`bench.errors.BenchError`, printed by
+The CLI wires it with ``add_commands(subparsers)``, which binds the handler; errors are :class:`bench.errors.BenchError`, printed by
 the CLI without a traceback.
 """
 
@@ -12,19 +11,20 @@ import os
 from pathlib import Path
 
 
-def add_data_command(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add the ``data`` sub-command to an argparse sub-parser set."""
-    from .fetch import SOURCES
+    from bench.data.fetch import SOURCES
 
     p = sub.add_parser("data", help="fetch or verify benchmark data sets (local copies with a manifest)")
-    p.add_argument("action", choices=["fetch", "verify"])
+    p.add_argument("action", choices=["fetch", "verify"], help="fetch: download a local copy (online); verify: check a copy")
     p.add_argument("name", choices=sorted(SOURCES), help="data set name")
     p.add_argument("--path", help="local folder (default: $TAIR_BENCH_DATA/<name> or ~/.cache/tair-bench/data/<name>)")
     p.add_argument("--offline", action="store_true", help="never touch the network (sets HF_HUB_OFFLINE=1)")
+    p.set_defaults(handler=_cmd_data)
 
 
 def _cmd_data(args) -> int:
-    from . import fetch as f
+    from bench.data import fetch as f
 
     if getattr(args, "offline", False):
         os.environ["HF_HUB_OFFLINE"] = "1"
@@ -39,5 +39,3 @@ def _cmd_data(args) -> int:
         print(line)
     return 0 if ok else 1
 
-
-DATA_COMMANDS = {"data": _cmd_data}

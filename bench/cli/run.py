@@ -1,19 +1,11 @@
-"""Command line: ``python -m bench`` (also installed as ``bench``).
-
-Commands: run, validate, list, weights, data (and report, gate, leaderboard
-when those modules are present). Any :class:`bench.errors.BenchError` is printed
-as one message (no traceback) and exits with status 2.
-"""
+"""``bench run SUITE``: run a suite end to end and print its summary table."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
-from typing import Optional
 
-from .errors import BenchError
+from bench.errors import BenchError
 
 TABLE_COLUMNS = [
     ("psnr", "PSNR", False), ("ssim", "SSIM", False), ("text_psnr", "txtPSNR", False), ("lpips", "LPIPS", False),
@@ -23,8 +15,10 @@ TABLE_COLUMNS = [
 ]
 
 
-def _add_run(sub) -> None:
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``run``."""
     p = sub.add_parser("run", help="run a suite: degrade -> restore -> spot -> score")
+    p.set_defaults(handler=_cmd_run)
     p.add_argument("suite", help="suite YAML file")
     p.add_argument("--out", help="results folder (default: output.dir of the suite, else runs/<suite name>)")
     p.add_argument("--cache-dir", help="stage cache: a folder or an fsspec URL such as s3://bucket/prefix "
@@ -47,14 +41,14 @@ def _add_run(sub) -> None:
 
 
 def _cmd_run(args) -> int:
-    from .runner import RunOptions, run_suite
-    from .suite import load_suite
+    from bench.pipeline.runner import RunOptions, run_suite
+    from bench.suite import load_suite
 
     if args.limit is not None and args.limit < 1:
         raise BenchError("--limit: expected a positive integer")
     if args.workers < 1:
         raise BenchError("--workers: expected a positive integer")
-    from .shard import ShardSpec
+    from bench.scaleout.shard import ShardSpec
 
     shard = ShardSpec.parse(args.shard) if args.shard else None
     if args.ray_address and args.executor != "ray":
@@ -71,7 +65,7 @@ def _cmd_run(args) -> int:
 
 
 def _summary(doc: dict, path: Path) -> str:
-    from .results import format_table
+    from bench.io.runfiles import format_table
 
     lines = [f"suite {doc['suite']['name']}: {doc['data']['n_images']} images, "
              f"spotter {doc['spotter']['name']}, device {doc['environment']['device']}", ""]
@@ -101,70 +95,3 @@ def _summary(doc: dict, path: Path) -> str:
     return "\n".join(lines)
 
 
-def _cmd_validate(args) -> int:
-    from .suite import load_suite
-
-    suite = load_suite(args.suite)
-    print(f"{args.suite}: OK (suite '{suite.name}', {len(suite.restorers)} restorer(s), "
-          f"hash {suite.content_hash()[:12]})")
-    return 0
-
-
-def _cmd_list(args) -> int:
-    from .components import DATASETS, PROMPT_SOURCES, RESTORERS, SPOTTERS, preset_names
-    from .imagemetrics import list_metrics
-
-    def section(title, rows):
-        print(f"{title}:")
-        for name, summary in rows:
-            print(f"  {name:<18} {summary}")
-
-    section("data sets", [(e.name, e.summary) for e in DATASETS.entries()])
-    section("degradations", [("provided", "the data set's own LQ images")] +
-            [(n, "seeded preset (bench.degrade.presets)") for n in preset_names()])
-    section("restorers", [(e.name, e.summary) for e in RESTORERS.entries()])
-    section("spotters", [(e.name, e.summary) for e in SPOTTERS.entries()])
-    section("image metrics", [(n, f"[{mode}] {s}") for n, mode, s in list_metrics()])
-    section("prompt sources", [(p, "") for p in PROMPT_SOURCES])
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bench", description="tair-bench: text-aware image restoration benchmark")
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add_run(sub)
-    v = sub.add_parser("validate", help="check a suite file without running it")
-    v.add_argument("suite")
-    sub.add_parser("list", help="list data sets, degradations, restorers, spotters and metrics")
-    from .cli_extra import add_extra_commands
-
-    add_extra_commands(sub)
-    return parser
-
-
-COMMANDS = {"run": _cmd_run, "validate": _cmd_validate, "list": _cmd_list}
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "weights_dir", None):
-        os.environ["TAIR_BENCH_WEIGHTS"] = str(Path(args.weights_dir).resolve())
-    if getattr(args, "offline", False):
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["HF_DATASETS_OFFLINE"] = "1"
-    from .cli_extra import _extra_commands
-
-    handler = COMMANDS.get(args.command) or _extra_commands()[args.command]
-    try:
-        return handler(args)
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: completed stage outputs are cached; re-run the same command to resume", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

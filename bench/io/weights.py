@@ -26,8 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BenchError, WeightsMissing
-from .imageio import atomic_write_bytes
+from bench.errors import BenchError, WeightsMissing
+from bench.io.images import atomic_write_bytes
 
 ENV_DIR = "TAIR_BENCH_WEIGHTS"
 CHECKSUMS = "checksums.json"
@@ -84,7 +84,7 @@ def weights_dir() -> Path:
 
 def _entry(name: str) -> WeightFile:
     if name not in MANIFEST:
-        from .registry import did_you_mean
+        from bench.registry import did_you_mean
 
         raise BenchError(f"unknown weight file '{name}'{did_you_mean(name, MANIFEST)}; "
                          f"known: {', '.join(sorted(MANIFEST))}")
@@ -119,8 +119,8 @@ def require(name: str, what: str) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file (see :func:`bench.hashing.file_sha256`)."""
-    from .hashing import file_sha256
+    """Hex sha256 of a file (see :func:`bench.io.hashing.file_sha256`)."""
+    from bench.io.hashing import file_sha256
 
     return file_sha256(path)
 

@@ -42,14 +42,14 @@ class Executor(Protocol):
 
 def make_executor(kind: str, workers: int = 1, ray_address: Optional[str] = None, device: str = "cpu") -> Executor:
     """The executor named ``kind`` (``local`` or ``ray``)."""
-    from ..errors import BenchError
+    from bench.errors import BenchError
 
     if kind == "local":
-        from .local import LocalExecutor
+        from bench.scaleout.executors.local import LocalExecutor
 
         return LocalExecutor(workers)
     if kind == "ray":
-        from .ray_exec import RayExecutor
+        from bench.scaleout.executors.ray_exec import RayExecutor
 
         return RayExecutor(address=ray_address, device=device)
     raise BenchError(f"--executor: unknown executor '{kind}', expected one of {', '.join(EXECUTORS)}")

@@ -1,0 +1,53 @@
+"""Command line: ``python -m bench`` (also installed as ``bench``).
+
+One parser, one dispatch: every command module of this package adds its
+sub-commands with ``add_commands(subparsers)`` and binds each to its handler
+(``set_defaults(handler=...)``); :func:`main` calls ``args.handler(args)``.
+Any :class:`bench.errors.BenchError` is printed as one message (no traceback)
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+from bench.cli import data, manage, report, run, suites
+from bench.errors import BenchError
+
+#: the command modules, in the order their commands appear in ``--help``
+COMMAND_MODULES = (run, suites, manage, data, report)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``bench`` parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="bench", description="tair-bench: text-aware image restoration benchmark")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_commands(sub)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Parse ``argv``, run the command, return its exit status."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "weights_dir", None):
+        os.environ["TAIR_BENCH_WEIGHTS"] = str(Path(args.weights_dir).resolve())
+    if getattr(args, "offline", False):
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["HF_DATASETS_OFFLINE"] = "1"
+    try:
+        return args.handler(args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: completed stage outputs are cached; re-run the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
