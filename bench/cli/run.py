@@ -42,6 +42,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_run(args) -> int:
     from bench.pipeline.runner import RunOptions, run_suite
+    from bench.report import finish_run
     from bench.suite import load_suite
 
     if args.limit is not None and args.limit < 1:
@@ -58,7 +59,7 @@ def _cmd_run(args) -> int:
     opts = RunOptions(out_dir=out, cache_dir=args.cache_dir, limit=args.limit,
                       device=args.device, workers=args.workers, use_cache=not args.no_cache, quiet=args.quiet,
                       skip_unavailable=args.skip_unavailable, executor=args.executor,
-                      ray_address=args.ray_address, shard=shard)
+                      ray_address=args.ray_address, shard=shard, finishers=(finish_run,))
     doc, path = run_suite(suite, opts)
     print(_summary(doc, path))
     return 0

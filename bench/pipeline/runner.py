@@ -17,7 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from bench import PROTOCOL_VERSION, __version__
 from bench.pipeline.preflight import Components, build_components
@@ -53,6 +53,10 @@ class RunOptions:
     executor: str = "local"
     ray_address: Optional[str] = None
     shard: Optional[ShardSpec] = None
+    #: called as ``finish(out_dir, items, cache, progress)`` after the result files are
+    #: written and before a throw-away cache is removed (the CLI passes the HTML report
+    #: writer here: the pipeline itself never imports the report layer above it)
+    finishers: tuple[Callable[..., None], ...] = ()
 
 
 def resolve_device(device: str) -> str:
@@ -104,22 +108,14 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
                                             stream, progress)
         doc["run"]["executor"] = {"name": executor.name, "workers": opts.workers, "ray_address": opts.ray_address}
         path = _write(doc, per_image, details, out_dir, stream)
-        _write_report(out_dir, items, cache, progress)
+        for finish in opts.finishers:  # e.g. the HTML report, while the cached images still exist
+            finish(out_dir, items, cache, progress)
     finally:
         if executor is not None:
             executor.close()
         if tmp_cache is not None:
             shutil.rmtree(tmp_cache, ignore_errors=True)
     return doc, path
-
-
-def _write_report(out_dir: Path, items: list[ImageItem], cache: Cache, progress) -> None:
-    """The HTML report, written while the cached images are still there (images are
-    shown only for a local cache folder; an fsspec cache is not read by the report)."""
-    from bench.report import write_ground_truth, write_report
-
-    write_ground_truth(out_dir, items)
-    progress.say(f"report: {write_report(out_dir, cache.local_root)}")
 
 
 def _timed(stage_seconds: dict, name: str, t0: float) -> None:
