@@ -1,7 +1,9 @@
 """The component registries: one line per restorer, spotter and data set kind.
 
 Adding a restorer = one file in ``adapters/`` plus one ``RESTORERS.add`` line here
-(or an entry point in the ``tair_bench.restorers`` group for third-party code).
+(or an entry point for third-party code: groups ``tair_bench.restorers``,
+``tair_bench.spotters``, ``tair_bench.datasets``; image metrics use
+``tair_bench.image_metrics``, see :mod:`bench.imagemetrics`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ SPOTTERS.add("mmocr", "bench.spotters.mmocr:MMOCRSpotter", "MMOCR det+rec from u
 SPOTTERS.add("predictions", "bench.spotters.predictions:PredictionsSpotter",
              "spotting results computed elsewhere (e.g. TESTR), from a JSON file")
 
-DATASETS = Registry("data set kind")
+DATASETS = Registry("data set kind", "tair_bench.datasets")
 DATASETS.add("satext-test", "bench.data.satext:SATextTest",
              "SA-Text test parquet (hub Min-Jaewon/SA-Text-test or local files); also the bundled set")
 DATASETS.add("satext-full", "bench.data.satext_full:SATextFull", "SA-Text full layout: images/ + restoration_dataset.json")

@@ -58,3 +58,37 @@ def test_registry_lists_a_simulated_entry_point(plugin_path, monkeypatch):
     reg.add("bicubic", "adapters.classical:Bicubic", "baseline")
     assert reg.names() == ["bicubic", "sharpen"]
     assert reg.load("sharpen").__name__ == "Sharpen"
+
+
+def _fake_group(monkeypatch, group: str, name: str, value: str) -> None:
+    ep = metadata.EntryPoint(name=name, value=value, group=group)
+    real = metadata.entry_points
+
+    def fake(**kw):
+        return metadata.EntryPoints([ep]) if kw.get("group") == group else real(**kw)
+
+    monkeypatch.setattr(metadata, "entry_points", fake)
+
+
+def test_image_metric_plugin_group(monkeypatch):
+    """An image metric registered under ``tair_bench.image_metrics`` is listed with
+    its class's mode and created by name, like a built-in."""
+    import bench.imagemetrics as im
+    from bench.imagemetrics.pixel import Psnr
+
+    _fake_group(monkeypatch, im.ENTRY_POINT_GROUP, "my_psnr", "bench.imagemetrics.pixel:Psnr")
+    monkeypatch.setattr(im, "_REGISTRY", Registry("image metric", im.ENTRY_POINT_GROUP))
+    im._REGISTRY.add("psnr", "bench.imagemetrics.pixel:Psnr", "built-in")
+    assert ("my_psnr", Psnr.mode, next(e.summary for e in im._REGISTRY.entries() if e.name == "my_psnr")) \
+        in im.list_metrics()
+    assert isinstance(im.create_metric("my_psnr"), Psnr)
+
+
+def test_dataset_plugin_group(monkeypatch):
+    """The data set registry reads the ``tair_bench.datasets`` group."""
+    from bench import components
+
+    assert components.DATASETS.group == "tair_bench.datasets"
+    _fake_group(monkeypatch, "tair_bench.datasets", "my-set", "bench.data.realir:RealIR")
+    reg = Registry("data set kind", components.DATASETS.group)
+    assert reg.names() == ["my-set"] and reg.load("my-set").__name__ == "RealIR"

@@ -49,3 +49,20 @@ def test_no_temp_files_left_behind(tmp_path):
     cache.put("s", "k", [1, 2])
     cache.put_image(np.zeros((4, 4, 3), np.uint8))
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_result_files_get_the_users_normal_permissions(tmp_path):
+    """Atomic writes go through a mkstemp file (0600); the renamed file must carry
+    0666 less the process umask, as a plain open() would give it."""
+    import os
+    import stat
+
+    from bench.io.images import atomic_write_bytes
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    atomic_write_bytes(tmp_path / "results.json", b"{}")
+    (tmp_path / "plain.json").write_bytes(b"{}")
+    mode = stat.S_IMODE((tmp_path / "results.json").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.json").stat().st_mode) == 0o666 & ~mask
+    assert mode & stat.S_IRGRP  # readable by others under the usual 022 umask, not 0600

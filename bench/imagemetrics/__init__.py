@@ -50,7 +50,11 @@ for _name, (_pyiqa, _mode, _hib) in _GENERIC.items():
     _METRICS[_name] = (f"{_P}.pixel:PyiqaGeneric", _mode, f"pyiqa '{_pyiqa}' (weight-free, pyiqa defaults)",
                        {"metric_name": _name, "pyiqa_name": _pyiqa, "mode": _mode, "higher_is_better": _hib})
 
-_REGISTRY = Registry("image metric")
+#: third-party metrics register an :class:`ImageMetric` subclass (with its ``mode``
+#: class attribute) under this entry-point group
+ENTRY_POINT_GROUP = "tair_bench.image_metrics"
+
+_REGISTRY = Registry("image metric", ENTRY_POINT_GROUP)
 for _name, (_target, _mode, _summary, _) in _METRICS.items():
     _REGISTRY.add(_name, _target, _summary, extra="iqa")
 
@@ -58,9 +62,20 @@ for _name, (_target, _mode, _summary, _) in _METRICS.items():
 def create_metric(name: str, **options: Any) -> ImageMetric:
     """A new, unloaded metric. Unknown names raise ``BenchError`` with a suggestion."""
     cls = _REGISTRY.load(name)
-    return cls(**{**_METRICS[name][3], **options})
+    defaults = _METRICS[name][3] if name in _METRICS else {}
+    return cls(**{**defaults, **options})
 
 
 def list_metrics() -> list[tuple[str, str, str]]:
-    """``(name, mode, one-line summary)`` for every metric, sorted by name."""
-    return [(n, _METRICS[n][1], _METRICS[n][2]) for n in sorted(_METRICS)]
+    """``(name, mode, one-line summary)`` for every metric (plugins included), sorted by name."""
+    rows = []
+    for entry in _REGISTRY.entries():
+        if entry.name in _METRICS:
+            rows.append((entry.name, _METRICS[entry.name][1], _METRICS[entry.name][2]))
+        else:  # a plugin: its mode is a class attribute, read without loading models
+            try:
+                mode = getattr(_REGISTRY.load(entry.name), "mode", "fr")
+            except Exception as exc:  # a broken plugin is listed with the reason, not fatal
+                mode, entry = "?", type(entry)(entry.name, entry.target, f"cannot load: {exc}")
+            rows.append((entry.name, mode, entry.summary))
+    return rows

@@ -44,15 +44,28 @@ def encode_png(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` gives a new file: 0o666 less the umask
+    (read once, at import: ``os.umask`` can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+NEW_FILE_MODE = _file_mode()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file + rename, so readers never see
-    a partial file even if the process is killed mid-write."""
+    a partial file even if the process is killed mid-write. The file gets the
+    user's normal permissions (``mkstemp`` alone would leave it 0600)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, NEW_FILE_MODE)
         os.replace(tmp, p)
     except BaseException:
         try:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError, WeightsMissing
-from bench.io.images import atomic_write_bytes
+from bench.io.images import NEW_FILE_MODE, atomic_write_bytes
 
 ENV_DIR = "TAIR_BENCH_WEIGHTS"
 CHECKSUMS = "checksums.json"
@@ -211,6 +211,7 @@ def _download(url: str, dest: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
             shutil.copyfileobj(resp, out, length=1 << 20)
+        os.chmod(tmp, NEW_FILE_MODE)
         os.replace(tmp, dest)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
