@@ -65,4 +65,3 @@ def test_result_files_get_the_users_normal_permissions(tmp_path):
     (tmp_path / "plain.json").write_bytes(b"{}")
     mode = stat.S_IMODE((tmp_path / "results.json").stat().st_mode)
     assert mode == stat.S_IMODE((tmp_path / "plain.json").stat().st_mode) == 0o666 & ~mask
-    assert mode & stat.S_IRGRP  # readable by others under the usual 022 umask, not 0600
