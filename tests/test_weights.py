@@ -135,3 +135,42 @@ def test_hash_prefix_checked(wdir, toy, monkeypatch):
 def test_expand_all():
     assert weights.expand(["all"]) == sorted(MANIFEST)
     assert weights.expand(["niqe", "niqe"]) == ["niqe"]
+
+
+def test_planted_pickle_that_would_run_code_is_refused(tmp_path, monkeypatch):
+    """A checkpoint whose unpickling would call ``os.system`` is dropped into the
+    weights folder under a manifest file name. The loader must refuse it (it is not
+    tensors-only and its sha256 is not the published one) and nothing must run."""
+    import os
+    import pickle
+
+    import torch
+
+    from bench.io.weights import load_checkpoint
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    name = next(n for n, wf in MANIFEST.items() if wf.sha256)
+    path = tmp_path / MANIFEST[name].filename
+    with open(path, "wb") as fh:
+        pickle.dump({"params": Payload()}, fh)
+    with pytest.raises(BenchError, match="refused to load") as err:
+        load_checkpoint(path, "metric 'x'")
+    assert not marker.exists(), "the planted pickle ran code"
+    assert "does not match the published sha256" in str(err.value)
+
+    # the same payload under a name the manifest does not know: refused as well
+    other = tmp_path / "random.pth"
+    other.write_bytes(path.read_bytes())
+    with pytest.raises(BenchError, match="no published sha256"):
+        load_checkpoint(other, "metric 'x'")
+    assert not marker.exists()
+
+    # a tensors-only state dict loads without any hash
+    plain = tmp_path / "plain.pth"
+    torch.save({"w": torch.ones(2)}, plain)
+    assert torch.equal(load_checkpoint(plain, "metric 'x'")["w"], torch.ones(2))

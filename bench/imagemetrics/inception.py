@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import BenchError
+from bench.errors import BenchError
+from bench.io.weights import load_checkpoint
 
 RESIZE_MODE = "bilinear-299-align_corners=False (pytorch-fid)"
 FEATURE_DIM = 2048
@@ -52,7 +53,7 @@ class InceptionFeatures:
 
         net = build_fid_inception()
         try:
-            net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+            net.load_state_dict(load_checkpoint(weights_path, "FID"))
         except (RuntimeError, KeyError) as exc:
             first = str(exc).splitlines()[0]
             raise BenchError(f"FID: {weights_path} is not the pt_inception state dict ({first}); re-fetch it") from None

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BenchError
-from bench.io.weights import require
+from bench.errors import BenchError
+from bench.io.weights import load_checkpoint, require
+
 from .base import ImageMetric, group_by_shape, to_tensor
 
 
@@ -42,7 +43,7 @@ def build_lpips_alex(alexnet_path, device: str = "cpu"):
         model = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=True, verbose=False)
     alex = torchvision.models.alexnet(weights=None)
     try:
-        alex.load_state_dict(torch.load(alexnet_path, map_location="cpu", weights_only=True))
+        alex.load_state_dict(load_checkpoint(alexnet_path, "LPIPS"))
     except (RuntimeError, KeyError) as exc:
         first = str(exc).splitlines()[0]
         raise BenchError(f"LPIPS: {alexnet_path} is not a torchvision AlexNet state dict ({first}); re-fetch it") from None

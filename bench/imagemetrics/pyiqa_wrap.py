@@ -125,12 +125,12 @@ def load_state(net: Any, path: Path, what: str, strict: bool = True, required: S
     (optional ``params`` key, ``module.`` prefixes dropped), but with an error that
     names the file when it does not fit.
 
-    ``weights_only=False`` as in pyiqa: some of its published files pickle more
-    than tensors. Only files from :data:`bench.io.weights.MANIFEST` reach here.
+    Read with :func:`bench.io.weights.load_checkpoint`: tensors only, unless the
+    file's sha256 matches its published hash (some pyiqa files pickle more).
     """
-    import torch
+    from bench.io.weights import load_checkpoint
 
-    sd = torch.load(path, map_location="cpu", weights_only=False)
+    sd = load_checkpoint(path, what)
     if isinstance(sd, dict) and isinstance(sd.get("params"), dict):
         sd = sd["params"]
     if not isinstance(sd, dict):

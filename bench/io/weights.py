@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.errors import BenchError, WeightsMissing
 from bench.io.images import NEW_FILE_MODE, atomic_write_bytes
@@ -123,6 +124,35 @@ def sha256_of(path: Path) -> str:
     from bench.io.hashing import file_sha256
 
     return file_sha256(path)
+
+
+def load_checkpoint(path: Path, what: str) -> Any:
+    """Read a torch checkpoint safely: the one way tair-bench opens a weight file.
+
+    First with ``weights_only=True`` (tensors and plain containers only; nothing in
+    the file can run code). A file that needs full unpickling (some published pyiqa
+    files pickle more than tensors) is opened that way only after its sha256 has
+    matched the full published hash in :data:`MANIFEST`; anything else is refused,
+    so a file dropped into the weights folder cannot run code. (A published hash
+    *prefix* is not enough: eight hex digits can be forged by brute force.)
+    """
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    entry = next((wf for wf in MANIFEST.values() if wf.filename == Path(path).name and wf.sha256), None)
+    digest = sha256_of(Path(path))
+    if entry is None or digest != entry.sha256:
+        expected = f"the published sha256 {entry.sha256}" if entry else "no published sha256 in the manifest"
+        raise BenchError(
+            f"{what}: refused to load {path}: it holds more than tensors ({reason}), which could run code "
+            f"when unpickled, and its sha256 {digest} does not match {expected}. Replace it with the official "
+            f"file ('bench weights fetch') or convert it to a plain state dict") from None
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def _load_checksums() -> dict[str, str]:
