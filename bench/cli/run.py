@@ -20,7 +20,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a suite: degrade -> restore -> spot -> score")
     p.set_defaults(handler=_cmd_run)
     p.add_argument("suite", help="suite YAML file")
-    p.add_argument("--out", help="results folder (default: output.dir of the suite, else runs/<suite name>)")
+    p.add_argument("--out", help="results folder (default: output.dir of the suite, else reports/<suite name>)")
     p.add_argument("--cache-dir", help="stage cache: a folder or an fsspec URL such as s3://bucket/prefix "
                                        "(default: $TAIR_BENCH_CACHE or ~/.cache/tair-bench/cache)")
     p.add_argument("--limit", type=int, help="evaluate only the first N images")
@@ -55,7 +55,7 @@ def _cmd_run(args) -> int:
     if args.ray_address and args.executor != "ray":
         raise BenchError("--ray-address: only with --executor ray")
     suite = load_suite(args.suite)
-    out = Path(args.out or suite.output_dir or Path("runs") / suite.name)
+    out = Path(args.out or suite.output_dir or Path("reports") / suite.name)
     opts = RunOptions(out_dir=out, cache_dir=args.cache_dir, limit=args.limit,
                       device=args.device, workers=args.workers, use_cache=not args.no_cache, quiet=args.quiet,
                       skip_unavailable=args.skip_unavailable, executor=args.executor,
