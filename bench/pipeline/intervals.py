@@ -28,6 +28,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from bench.textmetrics.formulas import prh_arrays, ratio, recognition_from_sums
+from bench.textmetrics.recognition import recognition_sums
+from bench.textmetrics.results import modes_of
+
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 DEFAULT_LEVEL = 0.95
@@ -37,7 +41,7 @@ METHOD = ("paired percentile bootstrap over images: {n} resamples with replaceme
           "'{baseline}' is significant when its interval excludes 0")
 
 #: per-image sufficient statistics of the pooled text metrics (columns of the stats matrix)
-_REC_STATS = ("rec_n", "rec_correct", "rec_dist", "rec_gt_chars", "rec_ned_sum")
+_REC_SUMS = ("n", "correct", "dist", "gt_chars", "ned_sum")  # keys of recognition_sums
 _EXTRA_STATS = ("e2e_none_pairs", "confidently_wrong", "phantom", "phantom_valid")
 
 
@@ -73,56 +77,47 @@ def _image_means(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
 # -- pooled text metrics -------------------------------------------------------------------------
 
 def text_stats(detail: dict, modes: tuple[str, ...]) -> list[float]:
-    """Sufficient statistics of one image's text result (a ``text_details`` record)."""
-    from rapidfuzz.distance import Levenshtein
-
+    """Sufficient statistics of one image's text result (a ``text_details`` record),
+    in the order of :func:`_stat_names`."""
     row: list[float] = []
     for mode in modes:
         c = detail["counts"][mode]
         row += [c["matched"], c["n_gt"], c["n_det"]]
-    pairs = [(p["gt_text"].upper(), p["pred_text"].upper()) for p in detail.get("pairs", [])
-             if (p.get("correct") or {}).get("det")]
-    dists = [Levenshtein.distance(g, p) for g, p in pairs]
-    ned = [1.0 - d / max(len(g), len(p)) if max(len(g), len(p)) else 1.0 for d, (g, p) in zip(dists, pairs)]
-    row += [len(pairs), sum(g == p for g, p in pairs), sum(dists), sum(len(g) for g, _ in pairs), math.fsum(ned)]
+    pairs = [(p["gt_text"], p["pred_text"]) for p in detail.get("pairs", []) if (p.get("correct") or {}).get("det")]
+    sums = recognition_sums(pairs, case_sensitive=False)
+    row += [sums[k] for k in _REC_SUMS]
     phantom = detail.get("n_phantom")
     row += [detail.get("e2e_none_pairs", 0), detail.get("confidently_wrong", 0),
             phantom or 0, 0 if phantom is None else 1]
     return row
 
 
-def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), empty)
-
-
 def text_formulas(modes: tuple[str, ...]) -> dict[str, Callable[[dict], np.ndarray]]:
-    """Pooled text metric name -> function of the summed statistics (as in ``pool``)."""
+    """Pooled text metric name -> function of the summed statistics, through the same
+    formulas as ``pool`` (:mod:`bench.textmetrics.formulas`); NaN = undefined, left
+    out of the interval."""
     out: dict[str, Callable[[dict], np.ndarray]] = {}
     for mode in modes:
-        def p(s, m=mode):
-            return _ratio(s[f"{m}:matched"], s[f"{m}:n_det"], 0.0)
+        def part(i, m=mode):
+            return lambda s: prh_arrays(s[f"{m}:matched"], s[f"{m}:n_det"], s[f"{m}:n_gt"])[i]
 
-        def r(s, m=mode):
-            return _ratio(s[f"{m}:matched"], s[f"{m}:n_gt"], 0.0)
+        out.update({f"{mode}_precision": part(0), f"{mode}_recall": part(1), f"{mode}_hmean": part(2)})
 
-        def h(s, p=p, r=r):
-            pp, rr = p(s), r(s)
-            return _ratio(2 * pp * rr, pp + rr, 0.0)
+    def rec(key):
+        return lambda s: recognition_from_sums({k: s[f"rec_{k}"] for k in _REC_SUMS})[key]
 
-        out.update({f"{mode}_precision": p, f"{mode}_recall": r, f"{mode}_hmean": h})
     out.update({
-        "confidently_wrong_rate": lambda s: _ratio(s["confidently_wrong"], s["e2e_none_pairs"], np.nan),
-        "rec_word_accuracy": lambda s: _ratio(s["rec_correct"], s["rec_n"], np.nan),
-        "rec_cer": lambda s: _ratio(s["rec_dist"], s["rec_gt_chars"], np.nan),
-        "rec_one_minus_ned": lambda s: _ratio(s["rec_ned_sum"], s["rec_n"], np.nan),
-        "phantom_per_image": lambda s: _ratio(s["phantom"], s["phantom_valid"], np.nan),
+        "confidently_wrong_rate": lambda s: ratio(s["confidently_wrong"], s["e2e_none_pairs"], np.nan),
+        "rec_word_accuracy": rec("word_accuracy"),
+        "rec_cer": rec("cer"),
+        "rec_one_minus_ned": rec("one_minus_ned"),
+        "phantom_per_image": lambda s: ratio(s["phantom"], s["phantom_valid"], np.nan),
     })
     return out
 
 
 def _stat_names(modes: tuple[str, ...]) -> list[str]:
-    return [f"{m}:{k}" for m in modes for k in ("matched", "n_gt", "n_det")] + list(_REC_STATS) + list(_EXTRA_STATS)
+    return [f"{m}:{k}" for m in modes for k in ("matched", "n_gt", "n_det")] + [f"rec_{k}" for k in _REC_SUMS] + list(_EXTRA_STATS)
 
 
 def pooled_resamples(weights: np.ndarray, stats: np.ndarray, valid: np.ndarray, modes: tuple[str, ...],
@@ -146,11 +141,7 @@ def _interval(samples: np.ndarray, level: float) -> Optional[tuple[float, float]
 
 
 def _modes_of(details: list[dict]) -> tuple[str, ...]:
-    from bench.textmetrics.results import MODES_BASE, MODES_FULL
-
-    if details and all(all(m in d["counts"] for m in MODES_FULL) for d in details):
-        return MODES_BASE + MODES_FULL
-    return MODES_BASE
+    return modes_of(d["counts"] for d in details)
 
 
 def resample_all(doc: dict, per_image: list[dict], details: list[dict], weights: np.ndarray,

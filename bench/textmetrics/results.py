@@ -16,6 +16,16 @@ MODES_FULL = ("e2e_full", "e2e_full_ws")
 ALL_MODES = MODES_BASE + MODES_FULL
 
 
+def modes_of(mode_sets) -> tuple[str, ...]:
+    """The modes pooled over images, given each image's evaluated modes (any
+    iterables of mode names): all five when every image has the full-lexicon modes,
+    else the base three. Mixing the two is an error (the pools would disagree)."""
+    with_full = [all(m in set(ms) for m in MODES_FULL) for ms in mode_sets]
+    if any(with_full) and not all(with_full):
+        raise ValueError("cannot pool: some images were evaluated with a vocabulary (full lexicon) and some without")
+    return MODES_BASE + MODES_FULL if with_full and all(with_full) else MODES_BASE
+
+
 @dataclass(frozen=True)
 class Counts:
     """Matches, cared GT words and cared (non-ignored) detections of one image, one mode."""
