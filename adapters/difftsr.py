@@ -7,7 +7,24 @@ each text polygon is cropped, rectified and pasted back with a feathered seam
 ``feather`` pixels) is the bicubic-upsampled input, unchanged.
 
 All crops of a batch go to one run of :mod:`adapters.runners.difftsr_run`
-inside the official repository (one model load per batch).
+inside the official repository (one model load per batch; the seed is set again
+before each crop, so a crop's output does not depend on its neighbours).
+
+Files the code opens (:data:`FILES`, traced from upstream/DiffTSR at the pinned
+commit; ``tests/conformance/test_difftsr.py`` re-derives the list from the code):
+``model/DiffTSR_config.yaml`` and ``ckpt/DiffTSR.ckpt`` (inference_DiffTSR.py:9-13),
+and, through the config's ``Text_Prediction`` (no params, so its defaults apply,
+model/TDM/models/text_prediction.py:12-16), the alphabet
+``model/TDM/utils/benchmark.txt`` (opened by model/TDM/utils/util.py:11) and the
+TransOCR recogniser ``ckpt/transocr.pth`` (text_prediction.py:27). The config's
+BERT embedder has ``use_tokenizer: False`` (DiffTSR_config.yaml:80), so no
+``bert-base-uncased`` tokenizer is fetched.
+
+GPU only: ``register_buffer`` moves every schedule buffer to CUDA
+(model/DiffTSR.py:116-120) and the text predictor calls ``.cuda()``
+(text_prediction.py:25, 44, 48, 65; transocr.py:323, 346, 361), so preflight
+reports any device but ``cuda``. The DDIM step count is fixed at 200
+(DiffTSR.py:44).
 
 Where the line polygons come from: the runner may pass ``polygons=`` (one list
 per image, image coordinates), e.g. the ground-truth polygons -- a box oracle,
@@ -30,18 +47,45 @@ from .subprocess_driver import SubprocessRestorer
 
 RUNNER = Path(__file__).with_name("runners") / "difftsr_run.py"
 LINE_SIZE = (512, 128)
+#: model/DiffTSR.py:44
+DDIM_STEPS = 200
+_CODE = "check out the official code from https://github.com/YuzheZhang-1999/DiffTSR"
+_CKPT = ("download it from the DiffTSR checkpoint folder (README 'Download the checkpoint': "
+         "Google Drive folder 1K6k5ZcvF3w-1MDN_gXQTdsLgFZ2SM8qy or BaiduDisk, password vk9n) into the ckpt/ folder")
+#: every file the inference code opens, relative to the repository, with its fix
+FILES: tuple[tuple[str, str], ...] = (
+    ("model/DiffTSR_config.yaml", _CODE),                      # inference_DiffTSR.py:9, 11
+    ("ckpt/DiffTSR.ckpt", f"DiffTSR.ckpt: {_CKPT}"),           # inference_DiffTSR.py:10, 13; DiffTSR.py:50
+    ("model/TDM/utils/benchmark.txt", _CODE),                  # text_prediction.py:15, 24; TDM/utils/util.py:11
+    ("ckpt/transocr.pth", f"transocr.pth (the text predictor's TransOCR weights, "
+                          f"model/TDM/models/text_prediction.py:16, 27): {_CKPT}"),
+)
 
 
 class DiffTSR(SubprocessRestorer):
     """DiffTSR applied to every text line of a scene image."""
     #: stable id in cache keys and results (kept when the module moves)
     version_id: ClassVar[str] = "adapters.difftsr.DiffTSR"
+    #: 2: one model load per batch, seed set again before each image (crop)
+    code_version: ClassVar[str] = "2"
 
     input_mode: ClassVar[str] = "upsampled"
     accepts_prompt: ClassVar[bool] = False
     display_name: ClassVar[str] = "DiffTSR"
     repo_url: ClassVar[str] = "https://github.com/YuzheZhang-1999/DiffTSR"
-    default_steps: ClassVar[int] = 200
+    #: PINNED_COMMITS key of the repository (bench doctor compares the checkout with it)
+    upstream: ClassVar[str] = "DiffTSR"
+    #: third-party modules the driven code imports when it loads (derived from the real code;
+    #: tests/conformance/test_probe_imports.py holds it to the upstream snapshot)
+    probe_imports: ClassVar[tuple[str, ...]] = (
+        "PIL", "axial_positional_embedding", "einops", "linear_attention_transformer", "numpy",
+        "omegaconf", "pytorch_lightning", "torch", "torchvision", "tqdm", "zhconv",
+    )
+    env_setup: ClassVar[str] = (
+        "conda env create -f environment.yaml && conda activate DiffTSR "
+        "(upstream/DiffTSR/README.md:182-184)"
+    )
+    default_steps: ClassVar[int] = DDIM_STEPS
     default_seed: ClassVar[int] = 0
     default_prompt_mode: ClassVar[str] = "none"
 
@@ -50,6 +94,9 @@ class DiffTSR(SubprocessRestorer):
         self.spotter_name, self.spotter_args = spotter, dict(spotter_args or {})
         self.feather, self.aspect_range = int(feather), (float(aspect_range[0]), float(aspect_range[1]))
         self._spotter, self._spotter_loaded = None, False
+        if kw.get("steps") not in (None, DDIM_STEPS):
+            raise AdapterError(f"DiffTSR: the pipeline fixes {DDIM_STEPS} DDIM steps (model/DiffTSR.py:44); "
+                               f"got steps {kw['steps']}")
         kw.setdefault("command", [
             "{python}", str(RUNNER), "--inputs", "{inputs}", "--outputs", "{outputs}",
             "--prompts", "{prompts}", "--steps", "{steps}", "--seed", "{seed}", "--device", "{device}",
@@ -57,20 +104,21 @@ class DiffTSR(SubprocessRestorer):
         super().__init__(**kw)
 
     def required_files(self) -> list[tuple[str, str]]:
-        code = f"check out the official code from {self.repo_url}"
-        return [("model/DiffTSR_config.yaml", code),
-                ("ckpt/DiffTSR.ckpt", f"download DiffTSR.ckpt (link in the DiffTSR README) into {self._resolve('ckpt')}")
-                ] + super().required_files()
+        return list(FILES) + super().required_files()
 
     def preflight(self) -> list[str]:
         problems = super().preflight()
+        if not str(self.device).startswith("cuda"):
+            problems.append(f"DiffTSR: device '{self.device}' -- the official code runs on CUDA only "
+                            "(model/DiffTSR.py:116-120, model/TDM/models/text_prediction.py:25); "
+                            "run on a machine with a CUDA GPU (device: cuda)")
         if self.spotter_name:
             problems += self._get_spotter().preflight()
         return problems
 
     def config(self) -> dict:
         return {**super().config(), "spotter": self.spotter_name, "spotter_args": self.spotter_args,
-                "feather": self.feather, "aspect_range": list(self.aspect_range)}
+                "feather": self.feather, "aspect_range": list(self.aspect_range), "seed_per_crop": True}
 
     def _get_spotter(self):
         if self._spotter is None:

@@ -174,6 +174,8 @@ class SubprocessRestorer(Restorer):
             **super().config(),
             "steps": self.steps, "seed": self.seed, "cfg": self.cfg,
             "command": self.command, "entry": self.entry, "prompt_mode": self.prompt_mode,
+            # the checkout's commit (also in version()), readable in results.json
+            "upstream_commit": _git_head(self.repo) or None,
         }
 
     # -- running ----------------------------------------------------------------
