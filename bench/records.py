@@ -4,8 +4,10 @@ Conventions used everywhere in tair-bench:
 
 * Images are ``numpy.ndarray`` of shape ``(H, W, 3)``, dtype ``uint8``, RGB.
 * Polygons are tuples of ``(x, y)`` float pairs in absolute pixel coordinates of
-  the image they belong to, in drawing order (at least 3 points).
-* A ground-truth instance whose text is ``"###"`` is *don't care* (PROTOCOL.md).
+  the image they belong to, in drawing order (detections: at least 3 points; a
+  ground-truth polygon may be degenerate, see :attr:`TextInstance.no_official_answer`).
+* A ground-truth instance whose text is ``"###"`` is *don't care* (PROTOCOL.md), and
+  so is one whose polygon TESTR's official evaluator would refuse (no official answer).
 """
 
 from __future__ import annotations
@@ -28,14 +30,21 @@ def as_polygon(points) -> Polygon:
 
 @dataclass(frozen=True)
 class TextInstance:
-    """One ground-truth word: its polygon and transcription."""
+    """One ground-truth word: its polygon and transcription.
+
+    ``no_official_answer`` names why TESTR's official evaluator would abort on this
+    polygon (``"self_intersecting"``, ``"zero_area"``, ``"too_few_points"``; set by the
+    data loaders, :mod:`bench.textmetrics.gtcheck`), empty when it accepts it. Such an
+    instance stays in its image as don't care.
+    """
 
     polygon: Polygon
     text: str
+    no_official_answer: str = ""
 
     @property
     def dont_care(self) -> bool:
-        return self.text == DONT_CARE
+        return self.text == DONT_CARE or bool(self.no_official_answer)
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,13 @@ class Sample:
     instances: list[TextInstance] = field(default_factory=list)
     has_annotations: bool = True
     source: str = ""
+
+
+#: the two reference rows of every run: the clean image (the ceiling) and the
+#: bicubic-upsampled LQ input (the floor); restorer names may not take these
+HQ_ROW = "HQ"
+LQ_ROW = "LQ"
+REFERENCE_ROWS = (HQ_ROW, LQ_ROW)
 
 
 @dataclass

@@ -103,11 +103,17 @@ def test_empty_predictions():
 
 
 def test_empty_gt():
-    """No GT words: every detection is a false positive (Det = 2, GT = 0 -> all 0);
-    with neither GT nor detections all counts are 0."""
+    """No GT words (Det = 2, GT = 0): TESTR prints P = R = H = 0 here
+    (text_eval_script.py:451-453), but with no cared GT there is nothing to measure, so
+    pool reports None for all three with the reason, and keeps the counts. With no image
+    at all the reason says there is no annotated image."""
     m = pool([evaluate_image([], [det((0, 0, 10, 10)), det((20, 0, 30, 10))], CFG)])
-    assert (m["det_n_det"], m["det_n_gt"], m["det_precision"], m["det_hmean"]) == (2, 0, 0.0, 0.0)
+    assert (m["det_n_det"], m["det_n_gt"], m["det_precision"], m["det_recall"], m["det_hmean"]) == \
+        (2, 0, None, None, None)
+    assert "GT = 0" in m["det_reason"] and "GT = 0" in m["e2e_none_reason"]
     assert evaluate_image([], [], CFG).counts["e2e_none"].n_gt == 0
+    empty = pool([])
+    assert empty["n_images"] == 0 and empty["e2e_none_hmean"] is None and "no annotated image" in empty["e2e_none_reason"]
 
 
 def test_pooled_f1_differs_from_mean_of_per_image_f1():
@@ -145,13 +151,16 @@ def test_invalid_detection_polygons_are_dropped():
     assert evaluate_image([], tiny, TextEvalConfig(compat="clean")).n_det_evaluated == 1
 
 
-def test_invalid_gt_polygon_is_repaired_not_dropped():
-    """A bow-tie GT (two triangles of area 25 each) is repaired with make_valid: it
-    stays a cared GT (GT = 1) and its repaired area is 50."""
+def test_invalid_gt_polygon_is_dont_care_with_its_repaired_area():
+    """A bow-tie GT (two triangles of area 25 each) makes the official validator abort
+    ('polygon has intersection sides'), so it has no official answer: it is don't care
+    (GT = 0), and its make_valid repair (area 50) is the don't-care region, so a
+    detection lying on the left triangle (its own area all inside) is ignored (Det = 0)."""
     bowtie = TextInstance(((0, 0), (10, 10), (10, 0), (0, 10)), "HOUSE")
     assert detection_polygon(bowtie.polygon) is None
     assert gt_polygon(bowtie.polygon).area == pytest.approx(50.0)
-    assert evaluate_image([bowtie], [], CFG).counts["det"].n_gt == 1
+    res = evaluate_image([bowtie], [Detection(((0, 1), (4, 5), (0, 9)), "HOUSE", 0.9)], CFG)
+    assert (res.counts["det"].n_gt, res.counts["det"].n_det) == (0, 0)
 
 
 def test_score_prefilter_is_strict():

@@ -25,7 +25,10 @@ _COMMON = (
     "Detections: score > prefilter_score, invalid polygons dropped, in testr compat int() coordinates "
     "and TESTR's text-file artefacts; a detection whose intersection with a don't-care GT over its own "
     "area is > dont_care_area is ignored. Pairs: greedy in GT order then detection order (IoU alone; "
-    "a wrong word still uses up its GT). Sums are pooled over all images before dividing."
+    "a wrong word still uses up its GT). Sums are pooled over all images before dividing. GT words: in testr "
+    "compat read as TESTR's GT reader reads them (cut at ',####', stripped, surrounding double quotes removed "
+    "with \\\\ and \\\" unescaped; a line break: no official reading, don't care), '###' decided on that reading; "
+    "a GT polygon the official validator refuses (self-intersecting, zero area, < 3 points) is don't care."
 )
 
 
@@ -37,9 +40,11 @@ def _mode_entries() -> tuple[dict[str, str], dict[str, bool]]:
         defs[f"{mode}_matched"] = f"M: number of counted pairs, summed over images. {base}"
         defs[f"{mode}_n_gt"] = f"GT: number of cared GT words, summed over images. {base}"
         defs[f"{mode}_n_det"] = f"Det: number of cared (non-ignored) detections, summed over images. {base}"
-        defs[f"{mode}_precision"] = f"P = M / Det (0 if Det = 0). {base}"
-        defs[f"{mode}_recall"] = f"R = M / GT (0 if GT = 0). {base}"
-        defs[f"{mode}_hmean"] = f"H = 2PR / (P + R) (0 if P + R = 0); pooled, never a mean of per-image values. {base}"
+        nothing = f"Null if GT = 0 (nothing to measure; the reason is in {mode}_reason)"
+        defs[f"{mode}_precision"] = f"P = M / Det (0 if Det = 0). {nothing}. {base}"
+        defs[f"{mode}_recall"] = f"R = M / GT. {nothing}. {base}"
+        defs[f"{mode}_hmean"] = (f"H = 2PR / (P + R) (0 if P + R = 0); pooled, never a mean of per-image values. "
+                                 f"{nothing}. {base}")
         better.update({f"{mode}_{k}": True for k in ("precision", "recall", "hmean", "matched")})
     return defs, better
 

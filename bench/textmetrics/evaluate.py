@@ -14,21 +14,32 @@ In every mode, detections covering a don't-care GT are ignored, pairs are made o
 IoU alone (greedy, GT order), then the word decides: a wrong word still uses up its
 GT. ``full`` snaps raw words to the vocabulary *before* the text clean-up, as TESTR
 does (its lexicon runs when predictions are produced).
+
+Ground truth, in every mode: in ``testr`` compat each GT word is first read as the
+official GT reader reads it (:func:`~bench.textmetrics.normalize.as_testr_reads_gt`:
+stripped, cut at ``,####``, quotes removed) and ``###`` is decided on that reading;
+``clean`` keeps the words as given. A GT with no official answer (a polygon the official
+validator refuses, :func:`~bench.textmetrics.gtcheck.no_official_answer`, or a word
+with a line break in testr compat) is don't care. An empty GT word is cared where the
+official code cares for it: in ``det`` and word spotting off (it only matches an empty
+prediction there); word spotting makes it don't care (shorter than 3 characters).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.records import Detection, TextInstance
+from bench.records import DONT_CARE, Detection, TextInstance
 from bench.textmetrics.config import TextEvalConfig
 from bench.textmetrics.geometry import gt_polygon, overlap_matrices
+from bench.textmetrics.gtcheck import no_official_answer
 from bench.textmetrics.hallucination import is_confidently_wrong, phantom_detections
 from bench.textmetrics.lexicon import snap_words
 from bench.textmetrics.matching import ignored_detections, match
 from bench.textmetrics.normalize import (
     correct_e2e,
     correct_word_spotting,
+    gt_text,
     prediction_text,
     word_spotting_cares,
     word_spotting_gt_text,
@@ -65,9 +76,12 @@ def evaluate_image(
     """
     prepared = prepare_detections(dets, cfg)
     iou, own = overlap_matrices([gt_polygon(g.polygon) for g in gt], [p.geometry for p in prepared])
-    det_dc = [g.dont_care for g in gt]
-    ws_dc = [g.dont_care or not word_spotting_cares(g.text) for g in gt]
-    ws_gt_text = [g.text if dc else word_spotting_gt_text(g.text) for g, dc in zip(gt, ws_dc)]
+    read = [gt_text(g.text, cfg.compat) for g in gt]
+    gt_words = [g.text if r is None else r for g, r in zip(gt, read)]
+    det_dc = [r is None or r == DONT_CARE or bool(g.no_official_answer or no_official_answer(g.polygon))
+              for g, r in zip(gt, read)]
+    ws_dc = [dc or not word_spotting_cares(w) for dc, w in zip(det_dc, gt_words)]
+    ws_gt_text = [w if dc else word_spotting_gt_text(w) for w, dc in zip(gt_words, ws_dc)]
 
     # Per lexicon: (indices into ``prepared`` still present, their evaluated words).
     texts: dict[str, list[str | None]] = {"none": [p.text for p in prepared]}
@@ -94,7 +108,7 @@ def evaluate_image(
         for g, col in pairs:
             d = subset[col]
             word = texts[lex][d]
-            ok = correct_word_spotting(ws_gt_text[g], word) if ws else correct_e2e(gt[g].text, word)
+            ok = correct_word_spotting(ws_gt_text[g], word) if ws else correct_e2e(gt_words[g], word)
             matched += int(ok)
             correct.setdefault((g, d), {})[mode] = ok
             if mode == "e2e_none":
@@ -102,7 +116,7 @@ def evaluate_image(
                 if not ok:
                     cw = is_confidently_wrong(ok, prepared[d].score, cfg)
                     confidently_wrong += int(cw)
-                    wrong_words.append(WrongWord(gt[g].text, word, prepared[d].score, cw))
+                    wrong_words.append(WrongWord(gt_words[g], word, prepared[d].score, cw))
         counts[mode] = Counts(matched, n_gt, n_det)
 
     modes = list(counts)
@@ -110,7 +124,7 @@ def evaluate_image(
         MatchedPair(
             gt_index=g,
             det_index=prepared[d].index,
-            gt_text=gt[g].text,
+            gt_text=gt_words[g],
             pred_text=prepared[d].text,
             pred_text_full=texts["full"][d] if "full" in texts else None,
             score=prepared[d].score,
@@ -119,7 +133,7 @@ def evaluate_image(
         )
         for (g, d), marks in sorted(correct.items())
     ]
-    n_phantom = None if hq_dets is None else len(phantom_detections(dets, gt, hq_dets, cfg))
+    n_phantom = None if hq_dets is None else len(phantom_detections(dets, gt, hq_dets, cfg, det_dc))
     return ImageTextResult(
         counts=counts,
         pairs=matched_pairs,

@@ -8,10 +8,10 @@ Source of the rules: TESTR's evaluator, ``testr/adet/evaluation/text_evaluation.
   self-intersection) are *dropped*, as TESTR's ``sort_detection`` does with
   ``shapely.geometry.Polygon(pts).is_valid``.
 * **Ground truth** polygons are never dropped (TESTR would stop with an assertion on
-  an invalid GT polygon, so it defines nothing here). Our rule: an invalid GT polygon
-  is repaired with ``shapely.make_valid`` and only its polygonal parts are kept; a GT
-  with no area left stays in the evaluation (it still counts as a cared word) but can
-  never be matched.
+  an invalid GT polygon, so it defines nothing here). Our rule
+  (:mod:`bench.textmetrics.gtcheck`): such a GT is don't care; its polygon is repaired
+  with ``shapely.make_valid`` and only the polygonal parts are kept, the don't-care
+  region that detections covering it are ignored by (empty when no area is left).
 * IoU is ``inter / (area_a + area_b - inter)``, the union computed from areas exactly
   as TESTR's ``get_union`` does.
 """

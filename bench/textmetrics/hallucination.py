@@ -35,15 +35,20 @@ def phantom_detections(
     gt: Sequence[TextInstance],
     hq_dets: Sequence[Detection],
     cfg: TextEvalConfig,
+    dont_care: Sequence[bool] | None = None,
 ) -> list[Detection]:
-    """Detections on the restored image explained by neither GT nor the HQ image (module doc)."""
+    """Detections on the restored image explained by neither GT nor the HQ image (module doc).
+
+    ``dont_care`` (one flag per GT) is the evaluator's don't-care decision (the GT word as
+    read in the compat mode); by default :attr:`TextInstance.dont_care`."""
     restored = prepare_detections(restored_dets, cfg)
     if not restored:
         return []
     geoms = [p.geometry for p in restored]
     iou_gt, own_gt = overlap_matrices([gt_polygon(g.polygon) for g in gt], geoms)
     iou_hq, _ = overlap_matrices([p.geometry for p in prepare_detections(hq_dets, cfg)], geoms)
-    dc_rows = [i for i, g in enumerate(gt) if g.dont_care]
+    flags = [g.dont_care for g in gt] if dont_care is None else list(dont_care)
+    dc_rows = [i for i, dc in enumerate(flags) if dc]
     phantoms = []
     for d, prep in enumerate(restored):
         if (iou_gt[:, d] > cfg.iou_threshold).any():

@@ -56,6 +56,51 @@ def as_testr_reads(text: str) -> str:
     return text
 
 
+def as_testr_reads_gt(text: str) -> str | None:
+    """A GT word as the official GT reader returns it, or ``None`` when it has none.
+
+    The GT file line is ``x1,y1,...,xn,yn,####<text>``. Read, in the official order
+    (``upstream/TAIR/testr/adet/evaluation/``):
+
+    1. ``rrc_evaluation_funcs.py:344-347``: the file is split at ``"\\n"`` (``CRLF`` is
+       false, ``text_eval_script.py:36``), then ``"\\r"`` is deleted from each line and
+       empty lines are skipped. A line break inside the word therefore leaves the text
+       before it on the GT line, and turns a non-empty rest into a line of its own, which
+       ``get_tl_line_values_gt`` cannot parse (no ``,####``: ``IndexError`` at :202) and
+       the whole evaluation aborts: no official answer, we return ``None`` (the caller
+       makes the instance don't care). A rest that is empty once ``"\\r"`` is deleted is
+       harmless.
+    2. ``rrc_evaluation_funcs.py:200-202``: ``line.strip().split(',####')[1].strip()``.
+       The coordinates hold no ``#``, so the first ``,####`` is the one before the word:
+       the word is cut at its own first ``,####`` and stripped of whitespace at both ends
+       (the line's ``strip()`` only reaches the word's end, and the second one covers both).
+    3. :227-230: if the result matches ``^\\s*"(.*)"\\s*$`` the quotes are removed and
+       ``\\\\`` -> ``\\`` then ``\\"`` -> ``"`` unescaped (in that order; nothing is
+       unescaped in an unquoted word).
+
+    Don't care is decided on the result (``text_eval_script.py:293``: ``== "###"``), so
+    ``"###"`` (quoted) is don't care, and so is ``###,####x`` (cut to ``###``).
+    """
+    head, *rest = text.split("\n")
+    if any(part.replace("\r", "") for part in rest):
+        return None
+    word = head.replace("\r", "").rstrip().split(",####", 1)[0].strip()
+    m = _QUOTED.match(word)
+    if m is not None:
+        word = m.group(1).replace("\\\\", "\\").replace('\\"', '"')
+    return word
+
+
+def gt_text(text: str, compat: str) -> str | None:
+    """A GT word as the evaluator compares it (``compat``: testr | clean); ``None`` = no
+    official reading (don't care). ``clean`` keeps the word as given."""
+    if compat == "testr":
+        return as_testr_reads_gt(text)
+    if compat == "clean":
+        return text
+    raise ValueError(f"compat must be 'testr' or 'clean', got {compat!r}")
+
+
 def prediction_text(text: str, compat: str) -> str:
     """Text of a prediction as the evaluator compares it (``compat``: testr | clean).
 
