@@ -139,7 +139,8 @@ def test_tiled_equals_untiled_when_pad_covers_receptive_field(tmp_path):
 def test_srvgg_with_zero_last_conv_is_nearest_upsampling(tmp_path):
     """SRVGGNetCompact adds the nearest-upsampled input to its learned residual;
     with the last conv zeroed the residual is 0, so the output is each input
-    pixel repeated 4 x 4. Saved under 'params' as realesr-general-x4v3.pth is."""
+    pixel repeated 4 x 4. Saved under 'params' as realesr-general-x4v3.pth is;
+    denoise_strength 1 = these weights alone (no wdn blend)."""
     torch.manual_seed(0)
     net = SRVGGNetCompact(num_feat=8, num_conv=2)
     last = f"body.{len(net.body) - 1}"
@@ -148,7 +149,7 @@ def test_srvgg_with_zero_last_conv_is_nearest_upsampling(tmp_path):
     sd[f"{last}.bias"].zero_()
     path = _save(tmp_path, sd, "params")
     img = _images((7, 5))[0]
-    out = RealESRGAN(model="realesr-general-x4v3", weights=str(path)).restore_batch([img])[0]
+    out = RealESRGAN(model="realesr-general-x4v3", weights=str(path), denoise_strength=1).restore_batch([img])[0]
     assert np.array_equal(out, img.repeat(4, axis=0).repeat(4, axis=1))
 
 
@@ -166,8 +167,9 @@ def test_missing_weights_message(tmp_path, monkeypatch):
     assert "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth" in msg
     with pytest.raises(WeightsMissing):
         r.load()
-    (msg,) = RealESRGAN(model="realesr-general-x4v3").preflight()
+    msg, wdn = RealESRGAN(model="realesr-general-x4v3").preflight()  # + the wdn twin (default strength 0.5)
     assert "releases/download/v0.2.5.0/realesr-general-x4v3.pth" in msg
+    assert "releases/download/v0.2.5.0/realesr-general-wdn-x4v3.pth" in wdn
 
 
 def test_bad_settings_are_refused():
