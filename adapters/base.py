@@ -35,6 +35,9 @@ class Restorer:
     #: keep it when the module moves (a third-party class without one falls back to
     #: its import path, which changes if the module is renamed)
     version_id: ClassVar[str] = ""
+    #: whether the model runs in another interpreter that the suite's ``python:`` key
+    #: names (the subprocess drivers); in-process adapters run in the harness's own
+    accepts_python: ClassVar[bool] = False
 
     @classmethod
     def stable_id(cls) -> str:
@@ -56,6 +59,11 @@ class Restorer:
     def config(self) -> dict:
         """The user-visible settings that enter the cache key and results."""
         return {"scale": self.scale, **self.args}
+
+    def environment(self) -> Optional[dict]:
+        """The interpreter the model runs in and what it holds (recorded in results.json),
+        or None for an adapter that runs inside the harness (its environment is the run's)."""
+        return None
 
     # -- lifecycle --------------------------------------------------------------
     def preflight(self) -> list[str]:

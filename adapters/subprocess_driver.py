@@ -17,6 +17,12 @@ Placeholders in ``command``: ``{python}``, ``{repo}``, ``{inputs}``, ``{outputs}
 prompt and the command runs once per distinct prompt, for scripts that take a
 single prompt argument). An in-process entry is called as
 ``function(inputs=Path, outputs=Path, prompts=dict, settings=dict)``.
+
+``{python}`` is the interpreter of the repository's own environment: the suite's
+``python:`` key on the restorer (default: the harness's, ``sys.executable``).
+Preflight runs a short probe in it (:mod:`bench.io.pyenv`): the modules in
+``probe_imports``, torch and CUDA visibility, and the versions the repository pins;
+the probed versions enter :meth:`SubprocessRestorer.version` and results.json.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bench.errors import AdapterError
+from bench.io.pyenv import HARNESS_PYTHON, ProbeResult, ProbeSpec, probe_problems, requirement_pins, run_probe
 from bench.io.images import read_image, write_png
 
 from .base import Restorer
@@ -94,6 +101,17 @@ class SubprocessRestorer(Restorer):
     default_output_pattern: ClassVar[str] = "{id}.png"
     default_output_subdir: ClassVar[str] = ""
     default_prompt_mode: ClassVar[str] = "file"
+    #: the command runs in the interpreter named by ``python`` (the suite's ``python:`` key)
+    accepts_python: ClassVar[bool] = True
+    #: modules the driven code imports (third-party, as the repository's entry script and
+    #: the modules it loads import them): preflight imports each in ``python``
+    probe_imports: ClassVar[tuple[str, ...]] = ()
+    #: folders (relative to the repository) the driven code adds to sys.path besides the repository
+    probe_sys_path: ClassVar[tuple[str, ...]] = ()
+    #: how the repository's environment is created (its README), quoted in fix messages
+    env_setup: ClassVar[str] = ""
+    #: name in bench.upstream.PINNED_COMMITS of the repository this driver is tested against
+    upstream: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -110,7 +128,7 @@ class SubprocessRestorer(Restorer):
         env: dict | None = None,
         timeout_s: float | None = None,
         work_dir: str | None = None,
-        python: str = sys.executable,
+        python: str | None = None,
         scale: int = 4,
         device: str = "cpu",
         **args: Any,
@@ -133,7 +151,10 @@ class SubprocessRestorer(Restorer):
         self.env = dict(env or {})
         self.timeout_s = timeout_s
         self.work_dir = work_dir
-        self.python = python
+        self.python = str(python) if python else HARNESS_PYTHON
+        if self.entry and self.python != HARNESS_PYTHON:
+            raise AdapterError(f"{self.display_name}: an in-process 'entry' runs in the harness's own interpreter, "
+                               f"so 'python: {self.python}' cannot apply -- give a 'command' (with {{python}}) instead")
 
     # -- requirements -----------------------------------------------------------
     def required_files(self) -> list[tuple[str, str]]:
@@ -145,16 +166,43 @@ class SubprocessRestorer(Restorer):
         return p if p.is_absolute() else self.repo / p
 
     def preflight(self) -> list[str]:
-        """One message per missing piece: the repository, then each model file."""
+        """One message per missing piece: the repository, each model file, then every
+        problem of the environment the command runs in (:meth:`environment_problems`)."""
         if not str(self.repo) or not self.repo.is_dir():
             where = f" from {self.repo_url}" if self.repo_url else ""
-            return [(f"{self.display_name}: repository not found at '{self.repo}' -- clone it{where} "
-                     f"and set the restorer's 'repo' argument to its folder")]
-        problems = []
-        for path, fix in self.required_files():
-            if not self._resolve(path).exists():
-                problems.append(f"{self.display_name}: missing {self._resolve(path)} -- {fix}")
-        return problems
+            problems = [(f"{self.display_name}: repository not found at '{self.repo}' -- clone it{where} "
+                         f"and set the restorer's 'repo' argument to its folder")]
+        else:
+            problems = [f"{self.display_name}: missing {self._resolve(path)} -- {fix}"
+                        for path, fix in self.required_files() if not self._resolve(path).exists()]
+        return problems + self.environment_problems()
+
+    # -- environment ------------------------------------------------------------
+    def probe_spec(self) -> ProbeSpec:
+        """What to ask the interpreter: the declared imports, run as the command runs
+        (cwd = the repository, first on sys.path), plus torch and CUDA when relevant."""
+        repo = self.repo.resolve() if str(self.repo) and self.repo.is_dir() else None
+        paths = (str(repo), *(str(repo / p) for p in self.probe_sys_path)) if repo else ()
+        pins = tuple(sorted(requirement_pins(repo))) if repo else ()
+        return ProbeSpec(python=self.python, imports=tuple(self.probe_imports), packages=pins,
+                         torch="torch" in self.probe_imports or str(self.device).startswith("cuda"),
+                         cwd=str(repo) if repo else None, sys_path=paths, env=tuple(sorted(self.env.items())))
+
+    def probe(self) -> ProbeResult:
+        """The (memoised) probe of this restorer's interpreter."""
+        return run_probe(self.probe_spec())
+
+    def environment_problems(self) -> list[str]:
+        """Every problem the probe finds in ``python`` (missing interpreter, failed imports,
+        no CUDA when the run asks for it), each with its fix."""
+        repo_reqs = self._resolve("requirements.txt") if str(self.repo) else None
+        reqs = str(repo_reqs) if repo_reqs is not None and repo_reqs.is_file() else ""
+        return probe_problems(self.probe(), self.display_name, str(self.device), setup=self.env_setup,
+                              requirements=reqs)
+
+    def environment(self) -> dict:
+        """The interpreter, its Python and the versions of the modules the code imports."""
+        return self.probe().record()
 
     def version(self) -> str:
         """Code version + repository commit + identity (name, size, mtime) of every
@@ -167,7 +215,7 @@ class SubprocessRestorer(Restorer):
                 if f.is_file():
                     st = f.stat()
                     h.update(f"{f.relative_to(self.repo) if f.is_relative_to(self.repo) else f}|{st.st_size}|{int(st.st_mtime)}".encode())
-        return f"{super().version()}+{h.hexdigest()[:16]}"
+        return f"{super().version()}+{h.hexdigest()[:16]}+env{self.probe().fingerprint()}"
 
     def config(self) -> dict:
         return {

@@ -13,7 +13,14 @@ class BenchError(Exception):
 
 
 class SuiteError(BenchError):
-    """A suite YAML file is malformed (unknown key, bad value, unknown name)."""
+    """A suite YAML file is malformed (unknown key, bad value, unknown name).
+
+    ``problems`` lists every error found in the file, one line each (validation
+    goes on after the first); the message is those lines joined."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = list(problems) if problems else [message]
+        super().__init__(message)
 
 
 class DataError(BenchError):

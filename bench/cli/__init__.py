@@ -15,16 +15,21 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from bench.cli import data, manage, report, run, suites
-from bench.errors import BenchError
+from bench import PROTOCOL_VERSION, __version__
+from bench.cli import data, doctor, manage, report, run, suites
+from bench.errors import BenchError, SuiteError
 
 #: the command modules, in the order their commands appear in ``--help``
-COMMAND_MODULES = (run, suites, manage, data, report)
+COMMAND_MODULES = (run, suites, doctor, manage, data, report)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``bench`` parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="bench", description="tair-bench: text-aware image restoration benchmark")
+    parser.add_argument("--version", action="version",
+                        version=f"bench (tair-bench) {__version__}, text protocol {PROTOCOL_VERSION}, "
+                                f"Python {sys.version.split()[0]}",
+                        help="print the tair-bench version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.add_commands(sub)
@@ -42,7 +47,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         return args.handler(args)
     except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in exc.problems if isinstance(exc, SuiteError) else [str(exc)]:  # a suite's errors: one line each
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: completed stage outputs are cached; re-run the same command to resume", file=sys.stderr)

@@ -56,6 +56,14 @@ def _headroom(results: dict, rows: list[str]) -> dict:
     return out
 
 
+def _environment_entry(component) -> dict:
+    """``{"environment": ...}`` for a component that runs in its own interpreter (the
+    interpreter's path, Python and module versions), else nothing: the run's own
+    environment is recorded once at the top of results.json."""
+    env = component.environment() if hasattr(component, "environment") else None
+    return {"environment": env} if env else {}
+
+
 def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_values: dict, set_values: dict,
               text_cfg, crop: Optional[dict] = None,
               crop_reason: Optional[str] = None) -> tuple[dict, list[dict], list[dict]]:
@@ -97,12 +105,14 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
                  "skipped_records": [s.message() for s in comps.dataset.skipped]},
         "degradation": _degradation_entry(suite),
         "spotter": {"name": suite.spotter.name, "version": comps.spotter.version(),
-                    "config": comps.spotter.config(), "min_score": suite.spotter.min_score},
+                    "config": comps.spotter.config(), "min_score": suite.spotter.min_score,
+                    **_environment_entry(comps.spotter)},
         "text_eval": {**text_cfg.to_dict(), "headline": suite.metrics.text.headline},
         "rows": rows,
         "reference_rows": [r for r in ("HQ", "LQ") if r in rows],
         "restorers": {name: {"adapter": spec.adapter, "version": comps.restorers[name][0].version(),
-                             "config": comps.restorers[name][0].config(), "prompt": spec.prompt}
+                             "config": comps.restorers[name][0].config(), "prompt": spec.prompt,
+                             **_environment_entry(comps.restorers[name][0])}
                       for spec in suite.restorers for name in [spec.name] if name in comps.restorers},
         "skipped_restorers": dict(comps.skipped_restorers),
         "metrics": _metric_entries(comps, text_cfg, crop_reason),

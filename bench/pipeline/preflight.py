@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from bench.components import RESTORERS
-from bench.errors import BenchError, PreflightError
+from bench.errors import BenchError, PreflightError, SuiteError
 from bench.pipeline.stages.score import MetricState
 from bench.pipeline.stages.spot import SpotterFactory
 from bench.suite import Suite
@@ -49,6 +49,50 @@ def _make_prompt_source(spec: dict, spotter_factory: SpotterFactory, device: str
     return make_prompt_source({"type": kind, **options})
 
 
+def make_restorer(suite: Suite, index: int, device: str):
+    """Instantiate restorer ``index`` of ``suite``, passing its ``python:`` (the interpreter
+    of the repository's environment) to adapters that run in one."""
+    spec = suite.restorers[index]
+    cls = RESTORERS.load(spec.adapter)
+    kwargs = dict(spec.args)
+    if spec.python is not None:
+        where = f"{suite.path}: restorers[{index}]"
+        if not getattr(cls, "accepts_python", False):
+            raise SuiteError(f"{where}.python: adapter '{spec.adapter}' runs inside the harness, so `python:` "
+                             f"cannot apply -- remove it (it is for adapters that run an upstream repository "
+                             f"in its own environment, e.g. diffbir, seesr, supir, terediff, difftsr, subprocess)")
+        if "python" in kwargs:
+            raise SuiteError(f"{where}: the interpreter is given twice (python: and args.python) -- keep python:")
+        kwargs["python"] = spec.python
+    return cls(scale=suite.degradation.scale, device=device, **kwargs)
+
+
+def spotter_factory(suite: Suite, device: str) -> SpotterFactory:
+    """The recipe for the suite's spotter (with its ``python:``, when given)."""
+    sp = suite.spotter
+    return SpotterFactory(sp.name, sp.min_score, dict(sp.args), device, sp.python)
+
+
+def check_restorer(suite: Suite, index: int, device: str, factory: SpotterFactory) -> tuple:
+    """Build restorer ``index`` and its prompt source and preflight both: ``(restorer or
+    None, prompt source or None, problems)``; the restorer is None when it cannot be built."""
+    spec = suite.restorers[index]
+    try:
+        restorer = make_restorer(suite, index, device)
+    except TypeError as exc:
+        return None, None, [f"{suite.path}: restorers[{index}].args: {exc}"]
+    except BenchError as exc:
+        return None, None, [str(exc)]
+    found = list(restorer.preflight())
+    try:
+        prompt_source = _make_prompt_source(spec.prompt, factory, device)
+    except BenchError as exc:
+        return restorer, None, found + [str(exc)]
+    if prompt_source is not None:
+        found += list(prompt_source.preflight())
+    return restorer, prompt_source, found
+
+
 def build_components(suite: Suite, device: str, skip_unavailable: bool = False) -> Components:
     """Instantiate and preflight every component of ``suite``."""
     from bench.data import open_dataset
@@ -59,7 +103,7 @@ def build_components(suite: Suite, device: str, skip_unavailable: bool = False) 
     comps = Components(dataset=dataset)
 
     sp = suite.spotter
-    comps.spotter_factory = SpotterFactory(sp.name, sp.min_score, dict(sp.args), device)
+    comps.spotter_factory = spotter_factory(suite, device)
     try:
         comps.spotter = comps.spotter_factory.build()
         problems += [f"spotter '{sp.name}': {p}" for p in comps.spotter.preflight()]
@@ -70,17 +114,7 @@ def build_components(suite: Suite, device: str, skip_unavailable: bool = False) 
 
     optional_problems: dict[str, list[str]] = {}
     for i, spec in enumerate(suite.restorers):
-        try:
-            cls = RESTORERS.load(spec.adapter)
-            restorer = cls(scale=suite.degradation.scale, device=device, **spec.args)
-            prompt_source = _make_prompt_source(spec.prompt, comps.spotter_factory, device)
-            found = list(restorer.preflight())
-            if prompt_source is not None:
-                found += list(prompt_source.preflight())
-        except TypeError as exc:
-            found, restorer, prompt_source = [f"{suite.path}: restorers[{i}].args: {exc}"], None, None
-        except BenchError as exc:
-            found, restorer, prompt_source = [str(exc)], None, None
+        restorer, prompt_source, found = check_restorer(suite, i, device, comps.spotter_factory)
         if found:
             optional_problems[spec.name] = found
         else:

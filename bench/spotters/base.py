@@ -25,6 +25,10 @@ class Spotter:
     #: keep it when the module moves (a third-party class without one falls back to
     #: its import path, which changes if the module is renamed)
     version_id: ClassVar[str] = ""
+    #: whether the engine runs in another interpreter, named by the suite's
+    #: ``spotter.python`` key and passed as the ``python=`` keyword (e.g. a detectron2
+    #: spotter in its own environment); the others run in the harness's own
+    accepts_python: ClassVar[bool] = False
 
     @classmethod
     def stable_id(cls) -> str:
@@ -48,6 +52,11 @@ class Spotter:
     def preflight(self) -> list[str]:
         """One message per missing requirement, each with its fix. Never downloads."""
         return []
+
+    def environment(self) -> Optional[dict]:
+        """The interpreter the engine runs in and what it holds (recorded in results.json;
+        :mod:`bench.io.pyenv` probes it), or None when it runs inside the harness."""
+        return None
 
     def load(self) -> None:
         """Load models; called once before the first image."""

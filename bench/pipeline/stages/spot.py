@@ -34,11 +34,19 @@ class SpotterFactory:
     min_score: float
     args: dict
     device: str
+    #: the suite's ``spotter.python`` (None: the spotter runs in the harness)
+    python: Optional[str] = None
 
     def build(self):
         from bench.components import SPOTTERS
 
-        return SPOTTERS.load(self.name)(min_score=self.min_score, device=self.device, **self.args)
+        cls = SPOTTERS.load(self.name)
+        if self.python is None:
+            return cls(min_score=self.min_score, device=self.device, **self.args)
+        if not getattr(cls, "accepts_python", False):
+            raise SpotterError(f"spotter '{self.name}' runs inside the harness, so 'spotter.python' cannot "
+                               f"apply -- remove it (only spotters that run in their own environment take it)")
+        return cls(min_score=self.min_score, device=self.device, python=self.python, **self.args)
 
 
 _WORKER: dict[str, Any] = {}

@@ -1,0 +1,211 @@
+"""``bench doctor``: everything a suite needs, checked before a long GPU run.
+
+For every component of a suite -- the data set, the spotter, each restorer with
+its prompt source, each image metric -- it says what will run (the adapter, the
+exact command and the interpreter, with that interpreter's Python, torch and
+CUDA as the probe found them) and everything missing, each with its fix: the
+same checks as the run's preflight (:mod:`bench.pipeline.preflight`), but never
+stopping at the first component. For each repository a component points at (an
+adapter's ``repo`` argument) it reads the checkout's commit and local
+modifications with git and compares the commit with the one the conformance
+tests pin (:data:`bench.upstream.PINNED_COMMITS`); it compares the environment's
+package versions with the repository's own pins (``requirements.txt``). Those
+differences are warnings: the run can go ahead, but its numbers may not be the
+ones the drivers were tested to reproduce.
+
+A suite is ready when no finding is a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from bench.errors import BenchError, SuiteError
+from bench.io.checkout import inspect_checkout
+from bench.io.pyenv import pin_mismatches, requirement_pins
+from bench.upstream import PINNED_COMMITS
+
+OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the report: the component, the level, and what (with the fix)."""
+
+    component: str
+    level: str
+    message: str
+
+
+@dataclass
+class DoctorReport:
+    """Every finding for one suite, in suite order."""
+
+    suite: str
+    device: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, component: str, level: str, message: str) -> None:
+        prefix = f"{component}: "
+        self.findings.append(Finding(component, level, message[len(prefix):] if message.startswith(prefix) else message))
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == FAIL]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == WARN]
+
+    @property
+    def ready(self) -> bool:
+        """Whether everything can run (warnings allowed)."""
+        return not self.failures
+
+
+def check_suite(path: str | Path, device: str) -> DoctorReport:
+    """Check every component of the suite at ``path`` for a run on ``device``."""
+    from bench.suite import load_suite
+
+    report = DoctorReport(str(path), device)
+    try:
+        suite = load_suite(path)
+    except SuiteError as exc:
+        for problem in exc.problems:
+            report.add("suite", FAIL, problem)
+        return report
+    report.add("suite", OK, f"'{suite.name}': {len(suite.restorers)} restorer(s), hash {suite.content_hash()[:12]}")
+    _check_data(report, suite)
+    factory = _check_spotter(report, suite, device)
+    for i in range(len(suite.restorers)):
+        _check_restorer(report, suite, i, device, factory)
+    _check_metrics(report, suite)
+    return report
+
+
+def _check_data(report: DoctorReport, suite) -> None:
+    from bench.data import open_dataset
+
+    where = suite.dataset.path or f"hub {suite.dataset.source}"
+    try:
+        problems = open_dataset(suite.dataset, suite.degradation).preflight()
+    except BenchError as exc:
+        problems = [str(exc)]
+    for p in problems:
+        report.add("data", FAIL, p)
+    if not problems:
+        report.add("data", OK, f"{suite.dataset.kind} from {where} (split {suite.dataset.split})")
+
+
+def _check_spotter(report: DoctorReport, suite, device: str):
+    from bench.pipeline.preflight import spotter_factory
+
+    name = f"spotter '{suite.spotter.name}'"
+    factory = spotter_factory(suite, device)
+    try:
+        spotter = factory.build()
+    except (BenchError, TypeError) as exc:
+        report.add(name, FAIL, f"{suite.path}: spotter: {exc}")
+        return factory
+    problems = spotter.preflight()
+    for p in problems:
+        report.add(name, FAIL, p)
+    _report_environment(report, name, spotter)
+    _report_repo(report, name, suite.spotter.args.get("repo"), getattr(spotter, "upstream", ""), spotter)
+    if not problems:
+        report.add(name, OK, f"ready ({type(spotter).__name__}, min_score {suite.spotter.min_score})")
+    return factory
+
+
+def _check_restorer(report: DoctorReport, suite, index: int, device: str, factory) -> None:
+    from bench.pipeline.preflight import check_restorer
+
+    spec = suite.restorers[index]
+    name = f"restorer '{spec.name}'"
+    restorer, _prompts, problems = check_restorer(suite, index, device, factory)
+    if restorer is not None:
+        report.add(name, INFO, f"will run: {_plan(restorer)}")
+    for p in problems:
+        report.add(name, FAIL, p)
+    if restorer is None:
+        return
+    _report_environment(report, name, restorer)
+    _report_repo(report, name, spec.args.get("repo"), getattr(restorer, "upstream", ""), restorer)
+    if not problems:
+        report.add(name, OK, "ready")
+
+
+def _plan(restorer) -> str:
+    """What the restorer runs: the command with its interpreter and cwd, or the class in-process."""
+    from adapters.subprocess_driver import SubprocessRestorer
+
+    if not isinstance(restorer, SubprocessRestorer):
+        return f"{type(restorer).__module__}.{type(restorer).__qualname__} in the harness's own process"
+    if restorer.entry:
+        return f"entry {restorer.entry} in the harness's process, with {restorer.repo} on sys.path"
+    values = {**restorer.placeholders(Path("<work>")), "prompt": "<prompt>"}
+    try:
+        argv = [part.format(**values) for part in restorer.command]
+    except (KeyError, IndexError):
+        argv = list(restorer.command)
+    return f"{' '.join(argv)} (cwd {restorer.repo})"
+
+
+def _report_environment(report: DoctorReport, name: str, component) -> None:
+    """The interpreter's Python, torch and CUDA, and its differences from the repository's pins."""
+    env = component.environment() if hasattr(component, "environment") else None
+    if not env or "error" in env:
+        return
+    torch = env.get("torch") or {}
+    probe = getattr(component, "probe", None)
+    result = probe() if callable(probe) else None
+    cuda = ""
+    if result is not None and result.torch is not None and "error" not in result.torch:
+        seen = result.torch.get("devices") or []
+        cuda = f", CUDA {'visible: ' + ', '.join(seen) if seen else 'not visible'}"
+    torch_text = f", torch {torch['version']} (CUDA build {torch.get('cuda_build') or 'none'}){cuda}" \
+        if torch.get("version") else ""
+    report.add(name, INFO, f"interpreter {env['python']}: Python {env.get('python_version')}{torch_text}")
+    repo = getattr(component, "repo", None)
+    if result is not None and repo is not None and str(repo) and Path(repo).is_dir():
+        for dist, pinned, have in pin_mismatches(result, requirement_pins(Path(repo))):
+            report.add(name, WARN, f"{env['python']} has {dist} {have or 'not installed'}, the repository pins "
+                                   f"{pinned} -- {env['python']} -m pip install '{dist}=={pinned}'")
+
+
+def _report_repo(report: DoctorReport, name: str, repo: Optional[str], upstream: str, component) -> None:
+    """Commit, local modifications and pin comparison of the checkout at ``repo``."""
+    if not repo:
+        return
+    path = getattr(component, "repo", None) or Path(str(repo)).expanduser()
+    state = inspect_checkout(path)
+    pinned = PINNED_COMMITS.get(upstream) if upstream else None
+    if state.commit is None:
+        tail = f"; tair-bench is tested at {pinned[0]} {pinned[1]}" if pinned else ""
+        report.add(name, WARN, f"repository {path}: {state.reason}, so its commit is unknown{tail}")
+        return
+    report.add(name, INFO, f"repository {path}: commit {state.commit}")
+    if state.modified:
+        shown = "; ".join(state.modified[:5]) + (f"; ... ({len(state.modified)} in all)" if len(state.modified) > 5 else "")
+        report.add(name, WARN, f"repository {path}: {len(state.modified)} local modification(s): {shown} -- "
+                               f"results may differ from the official code (git -C {path} stash, or record why)")
+    if pinned is None:
+        report.add(name, INFO, f"repository {path}: no pinned commit for this adapter (nothing to compare)")
+    elif state.commit != pinned[1]:
+        report.add(name, WARN, f"repository {path} is at commit {state.commit}, but tair-bench's conformance tests "
+                               f"pin {upstream} at {pinned[1]} ({pinned[0]}) -- git -C {path} checkout {pinned[1]}, "
+                               f"or check that the driver still matches this revision")
+    else:
+        report.add(name, OK, f"repository {path}: the pinned {upstream} commit")
+
+
+def _check_metrics(report: DoctorReport, suite) -> None:
+    from bench.pipeline.preflight import build_metrics
+
+    for state in build_metrics(suite.metrics.image):
+        if state.unavailable:
+            report.add(f"metric '{state.name}'", FAIL, state.unavailable)
+        else:
+            report.add(f"metric '{state.name}'", OK, "ready")
