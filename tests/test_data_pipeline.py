@@ -39,9 +39,11 @@ def run(suite: Path, tmp_path: Path) -> dict:
 
 
 def test_bad_records_are_listed_in_results_and_the_others_scored(tmp_path, blob_spotter):
-    """SA-Text full with three good and three bad records (a self-intersecting polygon, an
-    empty transcription, a missing image): results.json lists the three with their id and
-    reason; the three good images are degraded, restored, spotted and scored."""
+    """SA-Text full with three good and three odd records. A self-intersecting polygon and
+    an empty transcription are readable (the official evaluator reads the first as a
+    polygon it refuses, the second as ""), so their images are kept; only the record
+    whose image is missing cannot be read: results.json lists it with id and reason, and
+    the five other images are degraded, restored, spotted and scored."""
     bad = [("bowtie", _with_instance(polygon=[[10, 10], [50, 30], [50, 10], [10, 20]])),
            ("notext", _with_instance(text="")), ("noimage", entry())]
     root = satext_full(tmp_path / "sa_text", bad, size=128)
@@ -49,24 +51,26 @@ def test_bad_records_are_listed_in_results_and_the_others_scored(tmp_path, blob_
         save(picture((128, 128)), root / "images" / f"{rid}.jpg")
     doc = run(suite_file(tmp_path, f"{{kind: satext-full, path: {root}}}",
                          "{kind: preset, preset: level2, seed: 1}"), tmp_path)
-    skipped = doc["data"]["skipped_records"]
-    assert len(skipped) == 3 and doc["data"]["n_images"] == len(GOOD_IDS)
-    for rid, reason in (("bowtie", "self-intersecting"), ("notext", "empty transcription"),
-                        ("noimage", "image file missing")):
-        assert any(f"record '{rid}'" in m and reason in m for m in skipped), (rid, skipped)
+    [skipped] = doc["data"]["skipped_records"]
+    assert "record 'noimage'" in skipped and "image file missing" in skipped
+    assert doc["data"]["n_images"] == len(GOOD_IDS) + 2
+    assert doc["data"]["gt_checks"]["dont_care"]["self_intersecting"] == 1
     assert doc["results"]["bicubic"]["psnr"] is not None and doc["data"]["tair_filter"]["enabled"] is False
 
 
 def test_realir_run_has_no_reference_rows_or_full_reference_scores(tmp_path, blob_spotter):
-    """No HQ: no HQ row, PSNR is not applicable (no value), text F1 only where annotated."""
+    """No HQ: no HQ row, PSNR is not applicable (no value), text F1 only where annotated.
+    im0's polygon (64x64 coordinates on a 32x32 LQ) lies partly outside its image: the
+    official evaluator evaluates such GT as it is, so the image is kept and counted."""
     for i in range(2):
         save(picture((32, 32), i), tmp_path / "lq" / f"im{i}.png")
-    write_json(tmp_path / "lq" / "ann.json", [("im0", entry())])  # 64x64 coordinates on 32x32: skipped
+    write_json(tmp_path / "lq" / "ann.json", [("im0", entry())])
     doc = run(suite_file(tmp_path, f"{{kind: realir, path: {tmp_path / 'lq'}, options: {{annotations: ann.json}}}}",
                          "{kind: provided}"), tmp_path)
-    assert "HQ" not in doc["rows"] and doc["data"]["n_images"] == 1
+    assert "HQ" not in doc["rows"] and doc["data"]["n_images"] == 2 and doc["data"]["skipped_records"] == []
     assert doc["results"]["bicubic"].get("psnr") is None
-    assert "outside the 32x32 image" in doc["data"]["skipped_records"][0]
+    assert doc["results"]["bicubic"]["n_images"] == 1  # text evaluated on the annotated image only
+    assert doc["data"]["gt_checks"]["kept"]["outside_partly"] == 1
 
 
 def test_suite_without_data_stops_in_preflight(tmp_path):

@@ -28,8 +28,8 @@ import numpy as np
 
 from ..errors import DataError
 from bench.io.images import decode_image
-from ..records import DONT_CARE, TextInstance, as_polygon
-from .base import SkippedRecord, check_polygon
+from ..records import DONT_CARE, TextInstance
+from .base import SkippedRecord, check_polygon, gt_instance
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -112,10 +112,10 @@ def read_image_file(path: Path, record_id: str, where: str, field: str) -> Union
     try:
         return decode_image(path.read_bytes(), str(path))
     except OSError as exc:
-        return SkippedRecord(record_id, where, field, f"cannot read {path} ({exc.strerror or exc})")
+        return SkippedRecord(record_id, where, field, f"cannot read {path} ({exc.strerror or exc})", "image")
     except DataError as exc:
         return SkippedRecord(record_id, where, field, f"{path} is truncated or not an image "
-                                                      f"({str(exc).split('not a readable image ')[-1]})")
+                                                      f"({str(exc).split('not a readable image ')[-1]})", "image")
 
 
 def json_type(value: Any) -> str:
@@ -148,18 +148,23 @@ def tair_keeps(text: str) -> bool:
     return len(text) <= TAIR_MAX_CHARS and all(32 <= ord(c) <= 126 for c in text)
 
 
-def parse_instances(record_id: str, where: str, entry: Any, size: Optional[tuple[int, int]],
+def parse_instances(record_id: str, where: str, entry: Any,
                     tair_filter: bool = False, scale: float = 1.0,
                     counts: Optional[dict] = None) -> Union[list[TextInstance], SkippedRecord]:
     """Validate one record's ``{"0": {"text_instances": [...]}}`` into instances.
 
-    ``size`` is the (width, height) the coordinates refer to; ``scale`` then maps
-    them into the evaluation frame (RealIR annotates the LQ image). With
-    ``tair_filter`` words outside TAIR's alphabet become don't-care, counted in
-    ``counts["tair_filtered"]`` when ``counts`` is given.
+    ``scale`` maps the coordinates into the evaluation frame (RealIR annotates the LQ
+    image). With ``tair_filter`` words outside TAIR's alphabet become don't-care,
+    counted in ``counts["tair_filtered"]`` when ``counts`` is given.
+
+    Only an unreadable record is skipped (:mod:`bench.data.base`): its structure, a text
+    that is not a string, a polygon that is not a list of [x, y] numbers or has NaN.
+    Empty and blank texts are kept (the official reader reads them as ``""``); polygons
+    of any geometry are kept (:func:`~bench.data.base.gt_instance`); an unusable
+    ``bbox`` is ignored (no metric uses it), counted in ``counts["bbox_ignored"]``.
     """
-    def skip(field: str, reason: str) -> SkippedRecord:
-        return SkippedRecord(record_id, where, field, reason)
+    def skip(field: str, reason: str, kind: str = "record") -> SkippedRecord:
+        return SkippedRecord(record_id, where, field, reason, kind)
 
     if not isinstance(entry, dict):
         return skip("(record)", f"expected an object with key \"0\", got {json_type(entry)}")
@@ -180,25 +185,20 @@ def parse_instances(record_id: str, where: str, entry: Any, size: Optional[tuple
             return skip(key, f"expected an object, got {json_type(inst)}")
         text = inst.get("text")
         if not isinstance(text, str):
-            return skip(f"{key}.text", f"expected a string, got {json_type(text)}")
-        if not text.strip():
-            return skip(f"{key}.text", "empty transcription (use '###' for don't-care)")
+            return skip(f"{key}.text", f"expected a string, got {json_type(text)}", "text")
         if "polygon" not in inst:
-            return skip(f"{key}.polygon", "missing key")
+            return skip(f"{key}.polygon", "missing key", "polygon")
         poly = inst["polygon"]
         if not isinstance(poly, list) or not all(isinstance(p, list) for p in poly):
-            return skip(f"{key}.polygon", "expected a list of [x, y] points")
-        why = check_polygon(poly, size)
-        if why:
-            return skip(f"{key}.polygon", why)
-        if "bbox" in inst:
-            why = _bbox_problem(inst["bbox"])
-            if why:
-                return skip(f"{key}.bbox", why)
+            return skip(f"{key}.polygon", f"expected a list of [x, y] points, got {json_type(poly)}", "polygon")
+        problem = check_polygon(poly)
+        if problem:
+            return skip(f"{key}.polygon", problem[1], problem[0])
+        if "bbox" in inst and _bbox_problem(inst["bbox"]) and counts is not None:
+            counts["bbox_ignored"] = counts.get("bbox_ignored", 0) + 1
         if tair_filter and text != DONT_CARE and not tair_keeps(text):
             text = DONT_CARE
             if counts is not None:
                 counts["tair_filtered"] = counts.get("tair_filtered", 0) + 1
-        pts = np.asarray(poly, dtype=float) * scale
-        out.append(TextInstance(as_polygon(pts), text))
+        out.append(gt_instance(np.asarray(poly, dtype=float).reshape(-1, 2) * scale, text))
     return out

@@ -1,4 +1,12 @@
-"""Shared loader machinery: the DatasetSource base and annotation validation."""
+"""Shared loader machinery: the DatasetSource base and annotation validation.
+
+The rule for ground truth (README, "Ground truth as the official evaluator reads it";
+:mod:`bench.textmetrics.gtcheck`): a record is skipped only when it cannot be read at
+all (no image, a polygon that is not a list of [x, y] numbers, NaN, text and polygon
+lists of different lengths, a text that is not a string). A readable polygon is kept
+whatever its geometry; one the official evaluator would abort on becomes a don't-care
+instance of its image (:func:`gt_instance`).
+"""
 
 from __future__ import annotations
 
@@ -8,21 +16,33 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
-from shapely.geometry import Polygon as ShapelyPolygon
 
 from ..errors import DataError
 from ..records import Sample, TextInstance, as_polygon
 from ..suite import DatasetSpec, DegradationSpec
+from ..textmetrics.gtcheck import no_official_answer
+
+
+#: the kinds of :class:`SkippedRecord`, in the order results.json lists their counts
+SKIP_KINDS = ("image", "lq_size", "polygon", "not_finite", "mismatched_lists", "text", "record", "duplicate_id")
 
 
 @dataclass(frozen=True)
 class SkippedRecord:
-    """A record left out of the evaluation, with the reason (shown in results)."""
+    """A record left out of the evaluation, with the reason (shown in results).
+
+    ``kind`` groups the reasons for the counts in results.json (``data.skipped_counts``):
+    ``image`` (missing or unreadable), ``lq_size`` (a provided LQ that is not HQ size /
+    scale), ``polygon`` (not a list of [x, y] numbers), ``not_finite`` (NaN or infinite
+    coordinates), ``mismatched_lists``, ``text`` (not a string), ``record`` (the record's
+    structure), ``duplicate_id``.
+    """
 
     record_id: str
     where: str
     field: str
     reason: str
+    kind: str = "record"
 
     def message(self) -> str:
         return f"{self.where}: record '{self.record_id}': {self.field}: {self.reason}"
@@ -66,7 +86,8 @@ class DatasetSource:
                 self.skipped.append(sample)
                 continue
             if sample.id in seen:
-                self.skipped.append(SkippedRecord(sample.id, sample.source, "id", "duplicate id (first kept)"))
+                self.skipped.append(SkippedRecord(sample.id, sample.source, "id", "duplicate id (first kept)",
+                                                  "duplicate_id"))
                 continue
             seen.add(sample.id)
             yield sample
@@ -75,49 +96,50 @@ class DatasetSource:
                 return
 
 
-def check_polygon(points, size: Optional[tuple[int, int]]) -> str | None:
-    """Return why a polygon is unusable, or None. ``size`` is (width, height)."""
+def check_polygon(points) -> Optional[tuple[str, str]]:
+    """Why a GT polygon cannot be read at all, as ``(kind, reason)``, or None.
+
+    Only unreadable values are refused: not a list of [x, y] numbers, or NaN/infinite
+    coordinates. Anything else is readable, however odd its geometry (outside the image,
+    fewer than 3 points, self-intersecting, ...): :func:`gt_instance` keeps it.
+    """
     try:
         arr = np.asarray(points, dtype=float)
     except (TypeError, ValueError):
-        return "polygon is not a list of numbers"
+        return "polygon", "polygon is not a list of [x, y] number pairs"
+    if arr.size == 0:
+        return None  # zero points: readable, and refused by the official validator (too_few_points)
     if arr.ndim != 2 or arr.shape[1] != 2:
-        return f"polygon must be N x 2 points, got shape {tuple(arr.shape)}"
-    if arr.shape[0] < 3:
-        return f"polygon has {arr.shape[0]} point(s), needs at least 3"
+        return "polygon", f"polygon must be N x 2 points, got shape {tuple(arr.shape)}"
     if not np.all(np.isfinite(arr)):
-        return "polygon has NaN or infinite coordinates"
-    if size is not None:
-        w, h = size
-        tol = 1.0  # allow a 1 px rounding margin on the border
-        if arr[:, 0].min() < -tol or arr[:, 1].min() < -tol or arr[:, 0].max() > w + tol or arr[:, 1].max() > h + tol:
-            return f"polygon lies outside the {w}x{h} image"
-    if np.linalg.matrix_rank(arr - arr.mean(axis=0), tol=1e-9) < 2:
-        return "polygon has zero area (all points on one line)"
-    shape = ShapelyPolygon(arr)
-    if not shape.is_valid:
-        return "polygon is self-intersecting"
-    if shape.area <= 0:
-        return "polygon has zero area"
+        return "not_finite", "polygon has NaN or infinite coordinates"
     return None
 
 
-def build_instances(record_id: str, where: str, texts: Sequence, polys: Sequence,
-                    size: Optional[tuple[int, int]]) -> list[TextInstance] | SkippedRecord:
-    """Validate parallel text/polygon lists into instances, or explain the problem."""
+def gt_instance(points, text: str) -> TextInstance:
+    """A GT instance from a readable polygon (:func:`check_polygon`), marked don't care
+    when the official validator would refuse its polygon (no official answer)."""
+    polygon = as_polygon(points) if np.asarray(points, dtype=float).size else ()
+    return TextInstance(polygon, text, no_official_answer(polygon))
+
+
+def build_instances(record_id: str, where: str, texts: Sequence, polys: Sequence) -> list[TextInstance] | SkippedRecord:
+    """Validate parallel text/polygon lists (the SA-Text-test ``text`` and ``poly``
+    columns) into instances, or say why the record cannot be read."""
     if texts is None or polys is None:
-        return SkippedRecord(record_id, where, "text/poly", "annotation lists are missing")
+        return SkippedRecord(record_id, where, "text/poly", "annotation lists are missing", "mismatched_lists")
     if len(texts) != len(polys):
         return SkippedRecord(record_id, where, "text/poly",
-                             f"{len(texts)} transcriptions but {len(polys)} polygons")
+                             f"{len(texts)} transcriptions but {len(polys)} polygons", "mismatched_lists")
     out = []
     for i, (text, poly) in enumerate(zip(texts, polys)):
-        if not isinstance(text, str) or not text.strip():
-            return SkippedRecord(record_id, where, f"text[{i}]", "empty or non-string transcription")
-        why = check_polygon(poly, size)
-        if why:
-            return SkippedRecord(record_id, where, f"poly[{i}]", why)
-        out.append(TextInstance(as_polygon(poly), text))
+        if not isinstance(text, str):
+            return SkippedRecord(record_id, where, f"text[{i}]",
+                                 f"expected a string, got {type(text).__name__}", "text")
+        problem = check_polygon(poly)
+        if problem:
+            return SkippedRecord(record_id, where, f"poly[{i}]", problem[1], problem[0])
+        out.append(gt_instance(poly, text))
     return out
 
 
@@ -148,4 +170,5 @@ def check_options(options: dict, allowed: dict[str, type]) -> list[str]:
     return problems
 
 
-__all__ = ["DatasetSource", "SkippedRecord", "build_instances", "check_options", "check_polygon", "DataError"]
+__all__ = ["DatasetSource", "SKIP_KINDS", "SkippedRecord", "build_instances", "check_options", "check_polygon", "gt_instance",
+           "DataError"]

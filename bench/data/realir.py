@@ -99,25 +99,25 @@ class RealIR(DatasetSource):
         if doc is not None:
             ids = {self.image_id(f) for f in files}
             for rid in doc.duplicates:
-                yield SkippedRecord(rid, ann_where, "id", "duplicate id in the annotation file (first kept)")
+                yield SkippedRecord(rid, ann_where, "id", "duplicate id in the annotation file (first kept)",
+                                    "duplicate_id")
             for rid in doc:
                 if rid not in ids:
                     yield SkippedRecord(rid, ann_where, "image", f"image file missing: no image '{rid}' "
-                                        f"with extension {'/'.join(IMAGE_EXTENSIONS)} under {self.root}")
+                                        f"with extension {'/'.join(IMAGE_EXTENSIONS)} under {self.root}", "image")
         for path in files:
             yield self._record(path, doc, ann_where)
 
     def _record(self, path: Path, doc: Optional[AnnotationDoc], ann_where: str) -> Union[Sample, SkippedRecord]:
         rid = self.image_id(path)
         if resolve_inside(self.root, path.relative_to(self.root).as_posix()) is None:
-            return SkippedRecord(rid, str(self.root), "image", f"{path} links outside the data root")
+            return SkippedRecord(rid, str(self.root), "image", f"{path} links outside the data root", "image")
         lq = read_image_file(path, rid, str(self.root), "image")
         if isinstance(lq, SkippedRecord):
             return lq
         if doc is None or rid not in doc:
             return Sample(id=rid, hq=None, lq=lq, instances=[], has_annotations=False, source=str(path))
-        inst = parse_instances(rid, ann_where, doc[rid], (lq.shape[1], lq.shape[0]),
-                               bool(self.spec.options.get("tair_filter", False)),
+        inst = parse_instances(rid, ann_where, doc[rid], bool(self.spec.options.get("tair_filter", False)),
                                scale=self.degradation.scale, counts=self.counts)
         if isinstance(inst, SkippedRecord):
             return inst

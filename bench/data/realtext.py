@@ -81,10 +81,9 @@ class RealText(AnnotatedFolder):
             return lq
         aligned = align_pair(hq, lq, self.degradation.scale)
         if isinstance(aligned, str):
-            return SkippedRecord(rid, where, "lq", aligned)
+            return SkippedRecord(rid, where, "lq", aligned, "lq_size")
         hq, lq, changed = aligned
-        inst = parse_instances(rid, where, entry, (hq.shape[1], hq.shape[0]), self.tair_filter,
-                               counts=self.counts)
+        inst = parse_instances(rid, where, entry, self.tair_filter, counts=self.counts)
         if isinstance(inst, SkippedRecord):
             return inst
         for key, done in changed.items():

@@ -7,6 +7,11 @@ absolute pixels). Loaded through Hugging Face ``datasets``: from the hub id in
 ``dataset.source`` (online, or from the local HF cache when offline), or from
 local parquet files in ``dataset.path`` (a file or a folder searched
 recursively). Both go through the same row decoding, so results are identical.
+
+Each record is validated on its own (a bad one is skipped and listed, the others are
+scored): its id, its images, and with ``degradation: provided`` the size of the chosen
+``lq_img_lv<N>``, which must be exactly HQ size / ``degradation.scale`` (a restorer's
+x scale output is compared with the HQ image). Messages name the record id and field.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from ..records import Sample
 from .base import DatasetSource, SkippedRecord, build_instances
 
 HUB_ID = "Min-Jaewon/SA-Text-test"
+#: record id shown for a record whose ``id`` field is empty
+NO_ID = "(no id)"
 
 
 def parquet_files(path: str) -> list[str]:
@@ -32,17 +39,35 @@ def parquet_files(path: str) -> list[str]:
 
 
 def _image(value, where: str):
-    """Decode a ``datasets`` Image value (PIL image, or {bytes, path} dict)."""
+    """Decode a ``datasets`` Image value (PIL image, or {bytes, path} dict); the reason
+    (without any object's repr) when it cannot be used."""
     if value is None:
-        raise DataError(f"{where}: image is missing")
+        return "image is missing"
     if isinstance(value, dict):
         if value.get("bytes"):
-            return decode_image(value["bytes"], where)
-        raise DataError(f"{where}: image has no bytes")
+            try:
+                return decode_image(value["bytes"], where)
+            except DataError as exc:
+                return str(exc).removeprefix(f"{where}: ")
+        return "image has no bytes"
     try:
         return to_rgb_array(value)
     except (AttributeError, OSError, ValueError) as exc:
-        raise DataError(f"{where}: not a readable image ({exc})") from None
+        return f"not a readable image ({type(exc).__name__})"
+
+
+def lq_size_problem(hq, lq, scale: int) -> str | None:
+    """Why a provided LQ image does not fit its HQ image at ``scale``, or None."""
+    h, w = hq.shape[:2]
+    lh, lw = lq.shape[:2]
+    if w % scale or h % scale:
+        return (f"HQ image is {w}x{h}, not a multiple of degradation.scale {scale}, so no LQ size fits; "
+                f"crop the HQ image or change degradation.scale")
+    if (lw, lh) != (w // scale, h // scale):
+        return (f"LQ image is {lw}x{lh} but HQ {w}x{h} / degradation.scale {scale} = {w // scale}x{h // scale}; "
+                f"a restorer's x{scale} output would not match the HQ image: fix this record's LQ image "
+                f"or set degradation.scale")
+    return None
 
 
 class SATextTest(DatasetSource):
@@ -136,20 +161,33 @@ class SATextTest(DatasetSource):
                    if c not in ds.column_names]
         if missing:
             raise DataError(f"{where}: column(s) {', '.join(missing)} missing; found {', '.join(ds.column_names)}")
+        ids = ds.select_columns(["id"])
         for i in range(len(ds)):
+            rid = ids[i]["id"]
+            if rid is None or str(rid) == "":
+                yield SkippedRecord(NO_ID, str(where), "id", f"the record at position {i} of the set has no id "
+                                    f"(every record needs one: it keys the cache and the results)", "record")
+                continue
+            rid = str(rid)
             try:
                 row = ds[i]
             except Exception as exc:  # a corrupt row must not stop the others
-                yield SkippedRecord(f"row {i}", str(where), "row", f"cannot be decoded ({exc})")
+                yield SkippedRecord(rid, str(where), "(record)", f"cannot be decoded ({type(exc).__name__})", "record")
                 continue
-            rid = str(row.get("id") if row.get("id") is not None else f"row {i}")
-            try:
-                hq = _image(row["hq_img"], f"{where}: record '{rid}': hq_img")
-                lq = _image(row[lq_field], f"{where}: record '{rid}': {lq_field}") if lq_field else None
-            except DataError as exc:
-                yield SkippedRecord(rid, str(where), "image", str(exc).split(": ")[-1])
+            got = {}
+            for field in ("hq_img",) + ((lq_field,) if lq_field else ()):
+                got[field] = _image(row[field], f"{where}: record '{rid}': {field}")
+            bad = [(f, v) for f, v in got.items() if isinstance(v, str)]
+            if bad:
+                yield SkippedRecord(rid, str(where), bad[0][0], bad[0][1], "image")
                 continue
-            inst = build_instances(rid, str(where), row.get("text"), row.get("poly"), (hq.shape[1], hq.shape[0]))
+            hq, lq = got["hq_img"], got.get(lq_field) if lq_field else None
+            if lq is not None:
+                why = lq_size_problem(hq, lq, self.degradation.scale)
+                if why:
+                    yield SkippedRecord(rid, str(where), lq_field, why, "lq_size")
+                    continue
+            inst = build_instances(rid, str(where), row.get("text"), row.get("poly"))
             if isinstance(inst, SkippedRecord):
                 yield inst
                 continue

@@ -112,7 +112,7 @@ class AnnotatedFolder(DatasetSource):
     def _image(self, key: str, rid: str, where: str) -> Union[np.ndarray, SkippedRecord]:
         found = find_image(self.root, self.folder(key), rid)
         if isinstance(found, str):
-            return SkippedRecord(rid, where, key, found)
+            return SkippedRecord(rid, where, key, found, "image")
         return read_image_file(found, rid, where, key)
 
     def _records(self) -> Iterator[Union[Sample, SkippedRecord]]:
@@ -123,7 +123,7 @@ class AnnotatedFolder(DatasetSource):
         where = str(self.annotation_file)
         self.counts = {"records": len(doc), "tair_filtered": 0}
         for rid in doc.duplicates:
-            yield SkippedRecord(rid, where, "id", "duplicate id in the annotation file (first kept)")
+            yield SkippedRecord(rid, where, "id", "duplicate id in the annotation file (first kept)", "duplicate_id")
         for rid, entry in doc.items():
             yield self._record(str(rid), entry, where)
 
@@ -144,8 +144,7 @@ class SATextFull(AnnotatedFolder):
         hq = self._image("images", rid, where)
         if isinstance(hq, SkippedRecord):
             return hq
-        inst = parse_instances(rid, where, entry, (hq.shape[1], hq.shape[0]), self.tair_filter,
-                               counts=self.counts)
+        inst = parse_instances(rid, where, entry, self.tair_filter, counts=self.counts)
         if isinstance(inst, SkippedRecord):
             return inst
         return Sample(id=rid, hq=hq, lq=None, instances=inst, has_annotations=True, source=where)

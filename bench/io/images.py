@@ -25,7 +25,9 @@ def decode_image(data: bytes, where: str) -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             img.load()
             return to_rgb_array(img)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError:  # its message holds the repr (memory address) of the buffer
+        raise DataError(f"{where}: not a readable image (unknown or corrupt image format)") from None
+    except (OSError, ValueError) as exc:
         raise DataError(f"{where}: not a readable image ({exc})") from None
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bench.records import ImageItem
+from bench.records import HQ_ROW, ImageItem, LQ_ROW, REFERENCE_ROWS
 from bench.io.runfiles import mean_or_none
+from bench.pipeline.datachecks import data_checks, reading_results
 
 #: text metrics whose headroom is reported for every restorer
 HEADROOM_METRICS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean")
@@ -42,11 +43,11 @@ def _headroom(results: dict, rows: list[str]) -> dict:
 
     out = {}
     for row in rows:
-        if row in ("HQ", "LQ"):
+        if row in REFERENCE_ROWS:
             continue
         entry = {}
         for m in HEADROOM_METRICS:
-            vals = [results.get(r, {}).get(m) for r in (row, "LQ", "HQ")]
+            vals = [results.get(r, {}).get(m) for r in (row, LQ_ROW, HQ_ROW)]
             value = headroom(*vals) if None not in vals else None
             entry[m] = value
             if value is None:
@@ -98,18 +99,21 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
         if state.unavailable:
             for row in rows:
                 results[row][state.name] = None
+    for row, stats in reading_results(rows, items, getattr(comps, "detections", None) or {}, text_cfg).items():
+        results[row].update(stats)
     doc = {
         "suite": {"name": suite.name, "hash": suite.content_hash(), "path": suite.path,
                   "definition": suite.to_dict()},
         "data": {**comps.dataset.describe(), "n_images": len(items),
-                 "skipped_records": [s.message() for s in comps.dataset.skipped]},
+                 "skipped_records": [s.message() for s in comps.dataset.skipped],
+                 **data_checks(items, comps.dataset.skipped, text_cfg.compat)},
         "degradation": _degradation_entry(suite),
         "spotter": {"name": suite.spotter.name, "version": comps.spotter.version(),
                     "config": comps.spotter.config(), "min_score": suite.spotter.min_score,
                     **_environment_entry(comps.spotter)},
         "text_eval": {**text_cfg.to_dict(), "headline": suite.metrics.text.headline},
         "rows": rows,
-        "reference_rows": [r for r in ("HQ", "LQ") if r in rows],
+        "reference_rows": [r for r in REFERENCE_ROWS if r in rows],
         "restorers": {name: {"adapter": spec.adapter, "version": comps.restorers[name][0].version(),
                              "config": comps.restorers[name][0].config(), "prompt": spec.prompt,
                              **_environment_entry(comps.restorers[name][0])}
@@ -131,7 +135,8 @@ def _degradation_entry(suite) -> dict:
     else:
         from bench.degrade import preset_definition
 
-        entry.update(preset=d.preset, definition=preset_definition(d.preset),
+        entry.update(preset=d.preset, definition=preset_definition(d.preset), backend=d.backend,
+                     usm_sharpen=d.usm_sharpen,
                      note="tair-bench's seeded Real-ESRGAN-style pipeline applied to the HQ images")
     return entry
 

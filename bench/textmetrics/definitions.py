@@ -51,6 +51,19 @@ def _mode_entries() -> tuple[dict[str, str], dict[str, bool]]:
 
 _defs, _better = _mode_entries()
 
+_WORD_READ = ("a word read is a detection kept by the evaluator (score > prefilter_score, valid polygon, testr "
+              "int() coordinates) whose evaluated word is not empty; every image of the row, annotated or not")
+_READ_DEFS = {
+    "read_n_images": "Number of images of the row the read_* statistics are over.",
+    "read_words_per_image": f"Words read summed over the row's images / read_n_images; {_WORD_READ}.",
+    "read_mean_confidence": f"Mean detection score of all words read (null if none); {_WORD_READ}.",
+    "read_lq_agreement": "Word-level F1 of multiset agreement with the LQ row's readings: per image A = the "
+    "row's words, B = the LQ row's, upper-cased; pooled over the images both rows have, "
+    "2 * sum |A & B| / (sum |A| + sum |B|) with & the multiset intersection. 1 = reads the same words as "
+    "the LQ input, 0 = none in common; measures change, not correctness. Null for the LQ row itself and "
+    f"when neither row reads a word (reason in read_lq_agreement_reason); {_WORD_READ}.",
+}
+
 TEXT_METRIC_DEFINITIONS: dict[str, str] = {
     "n_images": "Number of images pooled.",
     **_defs,
@@ -72,6 +85,8 @@ TEXT_METRIC_DEFINITIONS: dict[str, str] = {
     "phantom_per_image": "phantom_total / phantom_n_images (null if 0).",
     "headroom": "(f_restored - f_lq) / (f_hq - f_lq) for a pooled higher-is-better score f; 0 = as good as "
     "the degraded input, 1 = as good as the clean image; undefined (null) when f_hq == f_lq.",
+    **{k: f"Text statistic (describes the readings; no ground truth, not an accuracy). {v}"
+       for k, v in _READ_DEFS.items()},
 }
 
 TEXT_METRIC_HIGHER_IS_BETTER: dict[str, bool] = {

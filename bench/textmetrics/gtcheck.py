@@ -52,6 +52,9 @@ from dataclasses import dataclass
 import numpy as np
 from shapely.geometry import LinearRing, Polygon, box
 
+from bench.records import DONT_CARE
+from bench.textmetrics.normalize import GT_READING_STEPS, gt_reading
+
 #: kinds the official validator aborts on: the instance becomes don't care (rule b)
 NO_ANSWER_KINDS = ("too_few_points", "zero_area", "self_intersecting", "not_finite")
 #: kinds the official code accepts and evaluates as they are (rule a), counted only
@@ -146,3 +149,24 @@ def gt_check_counts(images: Iterable[tuple[Sequence[Sequence[Sequence[float]]], 
             kept.update(check.kept)
     return {"instances": n, "kept": {k: kept[k] for k in KEPT_KINDS},
             "dont_care": {k: dont_care[k] for k in NO_ANSWER_KINDS}}
+
+
+def gt_text_counts(texts: Iterable[str], compat: str) -> dict:
+    """How the official GT reader changed the GT words (``testr`` compat; ``clean``
+    keeps them as given): ``{"words": n, <step>: n for each of GT_READING_STEPS,
+    "empty": n, "dont_care_after_reading": n}``. ``line_break`` words have no official
+    reading and are don't care; ``empty`` counts words read as "" (empty or blank ones
+    included); ``dont_care_after_reading`` words read as ``###`` that were not ``###``
+    as given (e.g. ``"###"`` quoted)."""
+    counts: Counter = Counter()
+    n = 0
+    for text in texts:
+        n += 1
+        if compat != "testr":
+            continue
+        word, steps = gt_reading(text)
+        counts.update(steps)
+        counts["empty"] += word == ""
+        counts["dont_care_after_reading"] += word == DONT_CARE and text != DONT_CARE
+    keys = GT_READING_STEPS + ("empty", "dont_care_after_reading")
+    return {"compat": compat, "words": n, **{k: counts[k] for k in keys}}

@@ -81,14 +81,35 @@ def as_testr_reads_gt(text: str) -> str | None:
     Don't care is decided on the result (``text_eval_script.py:293``: ``== "###"``), so
     ``"###"`` (quoted) is don't care, and so is ``###,####x`` (cut to ``###``).
     """
+    return gt_reading(text)[0]
+
+
+#: what :func:`gt_reading` may do to a GT word, in its order
+GT_READING_STEPS = ("line_break", "cut_at_hashes", "whitespace_stripped", "quotes_removed")
+
+
+def gt_reading(text: str) -> tuple[str | None, tuple[str, ...]]:
+    """:func:`as_testr_reads_gt` and which of :data:`GT_READING_STEPS` changed the word.
+
+    ``line.rstrip().split(',####')[1].strip()`` is computed as ``split`` then ``strip``:
+    the same string, because ``,####`` holds no whitespace, so the ``rstrip`` first cannot
+    move the first cut (and a cut-off tail does not matter).
+    """
     head, *rest = text.split("\n")
     if any(part.replace("\r", "") for part in rest):
-        return None
-    word = head.replace("\r", "").rstrip().split(",####", 1)[0].strip()
+        return None, ("line_break",)
+    steps = []
+    cut = head.replace("\r", "").split(",####", 1)
+    if len(cut) > 1:
+        steps.append("cut_at_hashes")
+    word = cut[0].strip()
+    if word != cut[0]:
+        steps.append("whitespace_stripped")
     m = _QUOTED.match(word)
     if m is not None:
+        steps.append("quotes_removed")
         word = m.group(1).replace("\\\\", "\\").replace('\\"', '"')
-    return word
+    return word, tuple(steps)
 
 
 def gt_text(text: str, compat: str) -> str | None:
