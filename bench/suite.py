@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -24,6 +25,7 @@ import yaml
 from . import components as c
 from .errors import SuiteError
 from .registry import did_you_mean
+from bench.records import REFERENCE_ROWS
 
 SUITE_FORMAT_VERSION = 1
 
@@ -49,6 +51,8 @@ class DegradationSpec:
     preset: Optional[str] = None  # preset: name in bench.degrade.PRESETS
     seed: int = 0
     scale: int = 4
+    backend: Optional[str] = None  # preset: "torch" (default, Real-ESRGAN's operations) | "cv2" (fast)
+    usm_sharpen: bool = False  # preset, torch: USM-sharpen the HQ before degrading (Real-ESRGAN's training)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class RestorerSpec:
     adapter: str
     args: dict = field(default_factory=dict)
     prompt: dict = field(default_factory=lambda: {"source": "none"})
+    #: interpreter of the repository's environment (None: the harness's own)
+    python: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,8 @@ class SpotterSpec:
     name: str = "rapidocr"
     min_score: float = 0.5
     args: dict = field(default_factory=dict)
+    #: interpreter of the spotter's own environment (None: the harness's own)
+    python: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -100,8 +108,6 @@ class Suite:
 
     def content_hash(self) -> str:
         """Hash of what defines the benchmark (not where results go, not --limit)."""
-        import os
-
         d = self.to_dict()
         for k in ("output_dir", "path", "description"):
             d.pop(k, None)
@@ -109,6 +115,11 @@ class Suite:
         if d["dataset"].get("path"):  # where the checkout lives must not change the hash
             suite_dir = os.path.dirname(os.path.abspath(self.path))
             d["dataset"]["path"] = os.path.relpath(d["dataset"]["path"], suite_dir).replace(os.sep, "/")
+        for part in (*d["restorers"], d["spotter"]):  # which interpreter, like where data lives, is not the benchmark
+            part.pop("python", None)
+        if d["degradation"]["kind"] == "provided":  # nothing is degraded: no backend in the benchmark
+            for key in ("backend", "usm_sharpen"):
+                d["degradation"].pop(key, None)
         blob = json.dumps(d, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
@@ -116,26 +127,43 @@ class Suite:
 # --------------------------------------------------------------------------------
 # validation helpers
 class _Ctx:
-    """Carries the file name for error messages."""
+    """Carries the file name for error messages and collects every error of the file.
+
+    A check that cannot go on raises :class:`SuiteError`; :meth:`collect` notes it and
+    validation continues with the next part, so one pass reports every mistake."""
 
     def __init__(self, file: str):
         self.file = file
+        self.errors: list[str] = []
 
     def fail(self, path: str, msg: str) -> SuiteError:
         return SuiteError(f"{self.file}: {path}: {msg}" if path else f"{self.file}: {msg}")
 
+    def note(self, path: str, msg: str) -> None:
+        """Record an error that does not stop the rest of this part."""
+        self.errors.append(str(self.fail(path, msg)))
+
+    def collect(self, check: Callable[..., Any], *args: Any) -> Any:
+        """``check(*args)``, or :data:`_FAILED` after noting the error it raised."""
+        try:
+            return check(*args)
+        except SuiteError as exc:
+            self.errors.append(str(exc))
+            return _FAILED
+
     def mapping(self, value: Any, path: str, allowed: dict[str, bool]) -> dict:
-        """Check ``value`` is a mapping with only ``allowed`` keys (name -> required)."""
+        """Check ``value`` is a mapping with only ``allowed`` keys (name -> required).
+        Unknown keys are noted (all of them); missing required keys stop this part."""
         if not isinstance(value, dict):
             raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
         for key in value:
             if key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
-                raise self.fail(where, f"unknown key{did_you_mean(key, allowed)}")
-        for key, required in allowed.items():
-            if required and key not in value:
-                where = f"{path}.{key}" if path else key
-                raise self.fail(where, "required key is missing")
+                self.note(f"{path}.{key}" if path else str(key), f"unknown key{did_you_mean(key, allowed)}")
+        missing = [key for key, required in allowed.items() if required and key not in value]
+        for key in missing[:-1]:
+            self.note(f"{path}.{key}" if path else key, "required key is missing")
+        if missing:
+            raise self.fail(f"{path}.{missing[-1]}" if path else missing[-1], "required key is missing")
         return value
 
     def typed(self, value: Any, path: str, kind: type | tuple, what: str) -> Any:
@@ -150,6 +178,23 @@ class _Ctx:
         if value not in choices:
             raise self.fail(path, f"unknown {kind} '{value}'{did_you_mean(value, choices)}")
         return value
+
+
+#: what :meth:`_Ctx.collect` returns for a part that failed
+_FAILED: Any = object()
+
+
+def _python(ctx: _Ctx, value: Any, path: str, base: Path) -> Optional[str]:
+    """An interpreter: a path (relative ones against the suite's folder; symlinks kept,
+    since a virtual environment's ``bin/python`` is one) or a command name found on PATH."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ctx.fail(path, f"expected the path of a Python interpreter (e.g. /opt/envs/seesr/bin/python), got {value!r}")
+    value = os.path.expanduser(value.strip())
+    if os.sep not in value:
+        return value
+    return os.path.normpath(value if os.path.isabs(value) else os.path.join(str(base), value))
 
 
 def _resolve(base: Path, p: Optional[str]) -> Optional[str]:
@@ -175,7 +220,8 @@ def _dataset(ctx: _Ctx, raw: Any, base: Path, names: "Names") -> DatasetSpec:
 
 def _degradation(ctx: _Ctx, raw: Any, names: "Names") -> DegradationSpec:
     d = ctx.mapping(raw, "degradation", {"kind": True, "level": False, "preset": False,
-                                        "seed": False, "scale": False})
+                                        "seed": False, "scale": False, "backend": False,
+                                        "usm_sharpen": False})
     kind = ctx.name(d["kind"], "degradation.kind", ("provided", "preset"), "degradation kind")
     seed = ctx.typed(d.get("seed", 0), "degradation.seed", int, "an integer seed")
     scale = ctx.typed(d.get("scale", 4), "degradation.scale", int, "an integer scale")
@@ -183,50 +229,75 @@ def _degradation(ctx: _Ctx, raw: Any, names: "Names") -> DegradationSpec:
         raise ctx.fail("degradation.scale", f"expected 1, 2, 4 or 8, got {scale}")
     if kind == "provided":
         level = ctx.typed(d.get("level", 1), "degradation.level", int, "a level number")
-        if d.get("preset") is not None:
-            raise ctx.fail("degradation.preset", "only used with kind: preset")
+        for key in ("preset", "backend", "usm_sharpen"):
+            if d.get(key) is not None:
+                raise ctx.fail(f"degradation.{key}", "only used with kind: preset")
         return DegradationSpec(kind=kind, level=level, seed=seed, scale=scale)
     if "preset" not in d:
         raise ctx.fail("degradation.preset", "required with kind: preset")
     preset = ctx.name(d["preset"], "degradation.preset", names.presets, "degradation preset")
-    return DegradationSpec(kind=kind, preset=preset, seed=seed, scale=scale)
+    backend = ctx.name(d.get("backend", names.backends[0]), "degradation.backend", names.backends,
+                       "degradation backend")
+    usm = ctx.typed(d.get("usm_sharpen", False), "degradation.usm_sharpen", bool, "true or false")
+    if usm and backend != "torch":
+        raise ctx.fail("degradation.usm_sharpen", f"only the torch backend sharpens (backend is '{backend}'); "
+                                                  f"set backend: torch or remove usm_sharpen")
+    return DegradationSpec(kind=kind, preset=preset, seed=seed, scale=scale, backend=backend, usm_sharpen=usm)
 
 
-def _restorers(ctx: _Ctx, raw: Any, names: "Names") -> tuple:
+def _prompt(ctx: _Ctx, raw: Any, p: str, names: "Names") -> dict:
+    prompt = {"source": raw} if isinstance(raw, str) else raw
+    prompt = ctx.mapping(prompt, f"{p}.prompt", {k: k == "source" for k in PROMPT_KEYS})
+    ctx.name(prompt["source"], f"{p}.prompt.source", names.prompt_sources, "prompt source")
+    return dict(prompt)
+
+
+def _restorer(ctx: _Ctx, i: int, item: Any, names: "Names", base: Path, seen: set) -> Optional[RestorerSpec]:
+    """One restorer; each of its parts is checked even when another part is wrong."""
+    p = f"restorers[{i}]"
+    r = ctx.mapping(item, p, {"name": False, "adapter": True, "args": False, "prompt": False, "python": False})
+    adapter = ctx.collect(ctx.name, r["adapter"], f"{p}.adapter", names.restorers, "adapter")
+    name = str(r.get("name", r["adapter"]))
+    if name in REFERENCE_ROWS or name in seen:
+        ctx.note(f"{p}.name", f"'{name}' is {'reserved' if name in ('HQ', 'LQ') else 'used twice'}")
+    seen.add(name)
+    args = ctx.collect(ctx.typed, r.get("args", {}) or {}, f"{p}.args", dict, "a mapping")
+    prompt = ctx.collect(_prompt, ctx, r.get("prompt", {"source": "none"}), p, names)
+    python = ctx.collect(_python, ctx, r.get("python"), f"{p}.python", base)
+    if _FAILED in (adapter, args, prompt, python):
+        return None
+    return RestorerSpec(name=name, adapter=adapter, args=dict(args), prompt=prompt, python=python)
+
+
+def _restorers(ctx: _Ctx, raw: Any, names: "Names", base: Path) -> tuple:
     if not isinstance(raw, list) or not raw:
         raise ctx.fail("restorers", "expected a non-empty list")
-    out, seen = [], set()
-    reserved = {"HQ", "LQ"}
-    for i, item in enumerate(raw):
-        p = f"restorers[{i}]"
-        r = ctx.mapping(item, p, {"name": False, "adapter": True, "args": False, "prompt": False})
-        adapter = ctx.name(r["adapter"], f"{p}.adapter", names.restorers, "adapter")
-        name = str(r.get("name", adapter))
-        if name in reserved or name in seen:
-            raise ctx.fail(f"{p}.name", f"'{name}' is {'reserved' if name in reserved else 'used twice'}")
-        seen.add(name)
-        args = ctx.typed(r.get("args", {}) or {}, f"{p}.args", dict, "a mapping")
-        prompt = r.get("prompt", {"source": "none"})
-        if isinstance(prompt, str):
-            prompt = {"source": prompt}
-        prompt = ctx.mapping(prompt, f"{p}.prompt", {k: k == "source" for k in PROMPT_KEYS})
-        ctx.name(prompt["source"], f"{p}.prompt.source", names.prompt_sources, "prompt source")
-        out.append(RestorerSpec(name=name, adapter=adapter, args=dict(args), prompt=dict(prompt)))
-    return tuple(out)
+    seen: set = set()
+    specs = [ctx.collect(_restorer, ctx, i, item, names, base, seen) for i, item in enumerate(raw)]
+    return tuple(s for s in specs if isinstance(s, RestorerSpec))
 
 
-def _spotter(ctx: _Ctx, raw: Any, names: "Names") -> SpotterSpec:
+def _min_score(ctx: _Ctx, value: Any) -> float:
+    min_score = float(ctx.typed(value, "spotter.min_score", (int, float), "a number"))
+    if not 0.0 <= min_score <= 1.0:
+        raise ctx.fail("spotter.min_score", f"expected a number in [0, 1], got {min_score}")
+    return min_score
+
+
+def _spotter(ctx: _Ctx, raw: Any, names: "Names", base: Path) -> SpotterSpec:
     if raw is None:
         return SpotterSpec()
     if isinstance(raw, str):
         raw = {"name": raw}
-    s = ctx.mapping(raw, "spotter", {"name": True, "min_score": False, "args": False})
-    name = ctx.name(s["name"], "spotter.name", names.spotters, "spotter")
-    min_score = float(ctx.typed(s.get("min_score", 0.5), "spotter.min_score", (int, float), "a number"))
-    if not 0.0 <= min_score <= 1.0:
-        raise ctx.fail("spotter.min_score", f"expected a number in [0, 1], got {min_score}")
-    args = ctx.typed(s.get("args", {}) or {}, "spotter.args", dict, "a mapping")
-    return SpotterSpec(name=name, min_score=min_score, args=dict(args))
+    s = ctx.mapping(raw, "spotter", {"name": True, "min_score": False, "args": False, "python": False})
+    parts = (ctx.collect(ctx.name, s["name"], "spotter.name", names.spotters, "spotter"),
+             ctx.collect(_min_score, ctx, s.get("min_score", 0.5)),
+             ctx.collect(ctx.typed, s.get("args", {}) or {}, "spotter.args", dict, "a mapping"),
+             ctx.collect(_python, ctx, s.get("python"), "spotter.python", base))
+    if _FAILED in parts:
+        return _FAILED
+    name, min_score, args, python = parts
+    return SpotterSpec(name=name, min_score=min_score, args=dict(args), python=python)
 
 
 def _metrics(ctx: _Ctx, raw: Any, names: "Names") -> MetricsSpec:
@@ -236,7 +307,7 @@ def _metrics(ctx: _Ctx, raw: Any, names: "Names") -> MetricsSpec:
     image = m.get("image", ["psnr", "ssim"]) or []
     ctx.typed(image, "metrics.image", list, "a list of metric names")
     for i, name in enumerate(image):
-        ctx.name(name, f"metrics.image[{i}]", names.image_metrics, "image metric")
+        ctx.collect(ctx.name, name, f"metrics.image[{i}]", names.image_metrics, "image metric")
     t = ctx.mapping(m.get("text", {}) or {}, "metrics.text",
                     {"compat": False, "matching": False, "confident_threshold": False, "headline": False})
     compat = ctx.name(t.get("compat", "testr"), "metrics.text.compat", ("testr", "clean"), "compat mode")
@@ -255,6 +326,7 @@ class Names:
 
     datasets: tuple
     presets: tuple
+    backends: tuple  # degradation backends, the default first
     restorers: tuple
     spotters: tuple
     image_metrics: tuple
@@ -265,31 +337,50 @@ class Names:
     def from_registries(cls) -> "Names":
         """The names registered now (built-ins and installed plugins)."""
         return cls(datasets=tuple(c.DATASETS.names()), presets=c.preset_names(),
-                   restorers=tuple(c.RESTORERS.names()), spotters=tuple(c.SPOTTERS.names()),
+                   backends=c.degrade_backends(), restorers=tuple(c.RESTORERS.names()), spotters=tuple(c.SPOTTERS.names()),
                    image_metrics=c.image_metric_names(), text_metrics=c.text_metric_names(),
                    prompt_sources=c.PROMPT_SOURCES)
 
 
+_TOP_KEYS = {"version": True, "name": True, "description": False, "dataset": True, "degradation": True,
+             "restorers": True, "spotter": False, "metrics": False, "output": False}
+
+
 def parse_suite(raw: Any, file: str, names: Names) -> Suite:
-    """Validate a loaded YAML document into a :class:`Suite`."""
+    """Validate a loaded YAML document into a :class:`Suite`.
+
+    Every error of the file is reported, one line each: the :class:`SuiteError`
+    message has one line per problem and its ``problems`` attribute lists them."""
     ctx = _Ctx(file)
-    top = ctx.mapping(raw, "", {"version": True, "name": True, "description": False, "dataset": True,
-                                "degradation": True, "restorers": True, "spotter": False,
-                                "metrics": False, "output": False})
-    if top["version"] != SUITE_FORMAT_VERSION:
-        raise ctx.fail("version", f"unsupported suite version {top['version']!r} "
-                                  f"(this tair-bench reads version {SUITE_FORMAT_VERSION})")
+    top = ctx.mapping(raw, "", {k: False for k in _TOP_KEYS})
+    for key in (k for k, required in _TOP_KEYS.items() if required and k not in top):
+        ctx.note(key, "required key is missing")
+    if "version" in top and top["version"] != SUITE_FORMAT_VERSION:
+        ctx.note("version", f"unsupported suite version {top['version']!r} "
+                            f"(this tair-bench reads version {SUITE_FORMAT_VERSION})")
     base = Path(file).resolve().parent
-    out = ctx.mapping(top.get("output", {}) or {}, "output", {"dir": False})
+
+    def part(key: str, check: Callable[..., Any], *args: Any) -> Any:
+        return ctx.collect(check, ctx, top[key], *args) if key in top else _FAILED
+
+    name = ctx.collect(ctx.typed, top["name"], "name", str, "a string") if "name" in top else _FAILED
+    dataset = part("dataset", _dataset, base, names)
+    degradation = part("degradation", _degradation, names)
+    restorers = part("restorers", _restorers, names, base)
+    spotter = ctx.collect(_spotter, ctx, top.get("spotter"), names, base)
+    metrics = ctx.collect(_metrics, ctx, top.get("metrics"), names)
+    out = ctx.collect(ctx.mapping, top.get("output", {}) or {}, "output", {"dir": False})
+    if ctx.errors:
+        raise SuiteError("\n".join(ctx.errors), problems=ctx.errors)
     return Suite(
         version=SUITE_FORMAT_VERSION,
-        name=str(ctx.typed(top["name"], "name", str, "a string")),
+        name=str(name),
         description=str(top.get("description", "") or ""),
-        dataset=_dataset(ctx, top["dataset"], base, names),
-        degradation=_degradation(ctx, top["degradation"], names),
-        restorers=_restorers(ctx, top["restorers"], names),
-        spotter=_spotter(ctx, top.get("spotter"), names),
-        metrics=_metrics(ctx, top.get("metrics"), names),
+        dataset=dataset,
+        degradation=degradation,
+        restorers=restorers,
+        spotter=spotter,
+        metrics=metrics,
         output_dir=_resolve(Path.cwd(), out.get("dir")) if out.get("dir") else None,
         path=str(Path(file)),
     )

@@ -11,7 +11,7 @@ import pytest
 
 from bench.errors import BenchError
 from bench.imagemetrics import create_metric
-from bench.imagemetrics.fid import FeatureStatsCache, feature_stats, frechet_distance
+from bench.imagemetrics.fid import feature_stats, frechet_distance
 
 torch = pytest.importorskip("torch")
 
@@ -63,26 +63,6 @@ def test_injected_extractor_flow_and_labels():
     assert m.from_features(fa, fb) == pytest.approx(frechet_distance(*feature_stats(fa), *feature_stats(fb)))
     with pytest.raises(BenchError, match="extractor_id"):
         create_metric("fid", extractor=channel_means)
-
-
-def test_stats_cache_hit_on_second_call(tmp_path):
-    """First call computes and stores mu/sigma; the second reads them back (from_cache)
-    with equal values; different images or extractor give a different key."""
-    cache = FeatureStatsCache(tmp_path / "fidstats")
-    m = create_metric("fid", extractor=channel_means, extractor_id="channel-means-test")
-    refs, preds = imgs(3), imgs(4)
-    first = m.reference_stats(refs, cache)
-    second = m.reference_stats(list(reversed(refs)), cache)  # order does not matter: sorted hashes
-    assert (first.from_cache, second.from_cache) == (False, True)
-    assert first.key == second.key and cache.path(first.key).is_file()
-    assert np.array_equal(first.mu, second.mu) and np.array_equal(first.sigma, second.sigma)
-    assert m.reference_stats(imgs(5), cache).key != first.key
-    other = create_metric("fid", extractor=channel_means, extractor_id="other")
-    assert other.reference_stats(refs, cache).from_cache is False
-    value, hit = m.score_sets(preds, refs, cache)
-    assert hit is True
-    assert value == pytest.approx(m.from_features(m.features(preds), m.features(refs)))
-    assert not [p for p in cache.root.iterdir() if p.suffix == ".tmp"]
 
 
 def test_stats_need_two_images():

@@ -1,27 +1,22 @@
 """FID (Heusel et al. 2017): Fréchet distance between Inception feature Gaussians.
 
 Set-level: the runner collects :meth:`Fid.features` over all restored images and
-all references, then calls :meth:`Fid.from_features`. Reference statistics can be
-cached with :class:`FeatureStatsCache`, keyed by the images' content (never by a
-data-set name; PROTOCOL.md, "FID"). Inputs must be lossless (the harness stores
+all references, then calls :meth:`Fid.from_features`. Features are cached per image
+by the score stage, keyed by the images' content (never by a data-set name;
+PROTOCOL.md, "FID"), so reference statistics are reused across runs. Inputs must be lossless (the harness stores
 PNG): JPEG round trips move FID noticeably (clean-fid README).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import BenchError
-from bench.io.images import array_hash, atomic_write_bytes
+from bench.errors import BenchError
 from bench.io.weights import MANIFEST, require, sha256_of
+
 from .base import ImageMetric, check_image, to_tensor
 from .inception import RESIZE_MODE, InceptionFeatures
 
@@ -58,55 +53,6 @@ def feature_stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if feats.ndim != 2 or feats.shape[0] < 2:
         raise BenchError(f"FID needs at least 2 images per set, got features of shape {feats.shape}")
     return feats.mean(axis=0), np.cov(feats, rowvar=False)
-
-
-@dataclass(frozen=True)
-class CachedStats:
-    mu: np.ndarray
-    sigma: np.ndarray
-    from_cache: bool
-    key: str
-
-
-class FeatureStatsCache:
-    """Reference mu/sigma on disk under ``root``, one ``<key>.npz`` per image set.
-
-    The key is the sha256 of the sorted image content hashes plus the extractor id,
-    its weights' sha256 and the resize mode, so any change to the images or the
-    feature extractor makes a new entry. Files are written atomically.
-    """
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-
-    @staticmethod
-    def key(image_hashes: Sequence[str], extractor_id: str, weights_sha: str, resize_mode: str) -> str:
-        blob = json.dumps({"images": sorted(image_hashes), "extractor": extractor_id,
-                           "weights_sha256": weights_sha, "resize": resize_mode}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
-
-    def path(self, key: str) -> Path:
-        return self.root / f"{key}.npz"
-
-    def get(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
-        p = self.path(key)
-        if not p.is_file():
-            return None
-        with np.load(p) as z:
-            return z["mu"], z["sigma"]
-
-    def put(self, key: str, mu: np.ndarray, sigma: np.ndarray) -> None:
-        buf = io.BytesIO()
-        np.savez(buf, mu=mu, sigma=sigma)
-        atomic_write_bytes(self.path(key), buf.getvalue())
-
-    def get_or_compute(self, key: str, compute: Callable[[], tuple[np.ndarray, np.ndarray]]) -> CachedStats:
-        hit = self.get(key)
-        if hit is not None:
-            return CachedStats(hit[0], hit[1], True, key)
-        mu, sigma = compute()
-        self.put(key, mu, sigma)
-        return CachedStats(mu, sigma, False, key)
 
 
 class Fid(ImageMetric):
@@ -167,18 +113,3 @@ class Fid(ImageMetric):
 
     def from_features(self, pred_feats: np.ndarray, ref_feats: np.ndarray) -> float:
         return frechet_distance(*feature_stats(pred_feats), *feature_stats(ref_feats))
-
-    def reference_stats(self, refs: Sequence[np.ndarray], cache: FeatureStatsCache | None = None) -> CachedStats:
-        """mu/sigma of the reference set, from ``cache`` when it has them."""
-        if not self.loaded:
-            self.load(self.device)
-        key = FeatureStatsCache.key([array_hash(r) for r in refs], self.extractor_id, str(self.weights_sha), RESIZE_MODE)
-        if cache is None:
-            return CachedStats(*feature_stats(self.features(refs)), False, key)
-        return cache.get_or_compute(key, lambda: feature_stats(self.features(refs)))
-
-    def score_sets(self, preds: Sequence[np.ndarray], refs: Sequence[np.ndarray],
-                   cache: FeatureStatsCache | None = None) -> tuple[float, bool]:
-        """``(fid, reference_stats_from_cache)`` for two image sets."""
-        ref = self.reference_stats(refs, cache)
-        return frechet_distance(*feature_stats(self.features(preds)), ref.mu, ref.sigma), ref.from_cache

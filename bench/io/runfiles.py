@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any, Optional
 
+from bench.errors import BenchError
 from bench.io.images import atomic_write_bytes
 
 SCHEMA = "tair-bench-results/1"
@@ -54,6 +55,33 @@ def write_per_image_csv(path: Path, rows: list[dict]) -> None:
     atomic_write_bytes(path, frame.to_csv(index=False, float_format="%.6g").encode("utf-8"))
 
 
+def read_results(path: Path, what: str = "results file", error: type[BenchError] = BenchError) -> dict:
+    """The results document in ``path`` (``results.json`` or a run folder holding one),
+    checked to be a tair-bench results file; problems raise ``error`` naming the file."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "results.json"
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{what} {p}: no such file -- expected the results.json written by 'bench run'") from None
+    except ValueError as exc:
+        raise error(f"{what} {p}: not valid JSON ({exc}) -- re-run 'bench run' to rewrite it") from None
+    if not isinstance(doc, dict) or "results" not in doc or "rows" not in doc:
+        raise error(f"{what} {p}: missing 'results' or 'rows' -- not a tair-bench results file")
+    return doc
+
+
+def read_per_image_csv(path: Path) -> list[dict]:
+    """The records of ``per_image.csv`` (:func:`write_per_image_csv`): ids and row names
+    as strings, empty cells as ``None``."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, dtype={"image_id": str, "row": str, "image": str})
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
+            for rec in frame.to_dict(orient="records")]
+
+
 def read_jsonl(path: Path) -> list[dict]:
     """The records of a JSON-lines file written by :func:`write_jsonl`."""
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -85,3 +113,38 @@ def format_table(doc: dict, columns: list[tuple[str, str, bool]]) -> str:
                                     for i, (c, w) in enumerate(zip(cells, widths)))
     out = [line(header), line(["-" * w for w in widths])] + [line(r) for r in body]
     return "\n".join(out)
+
+
+#: short table headers of known metrics (others use their name); ``True`` = shown as percent
+TABLE_HEADERS: dict[str, tuple[str, bool]] = {
+    "psnr": ("PSNR", False), "ssim": ("SSIM", False), "text_psnr": ("txtPSNR", False), "lpips": ("LPIPS", False),
+    "text_lpips": ("txtLPIPS", False), "dists": ("DISTS", False), "fid": ("FID", False), "niqe": ("NIQE", False),
+    "musiq": ("MUSIQ", False), "maniqa": ("MANIQA", False), "clipiqa": ("CLIPIQA", False), "piqe": ("PIQE", False),
+    "det_hmean": ("det-F1%", True), "e2e_none_hmean": ("E2E-F1%", True), "e2e_full_hmean": ("E2E-full%", True),
+    "crop_word_accuracy": ("crop-acc%", True), "confidently_wrong_rate": ("conf-wrong%", True),
+    "phantom_per_image": ("phantom/img", False),
+    "read_words_per_image": ("words/img", False), "read_mean_confidence": ("read-conf", False),
+    "read_lq_agreement": ("LQ-agree%", True),
+}
+#: text columns of an annotated run, and the text statistics shown instead when no row has text P/R/H
+TEXT_COLUMNS = ("det_hmean", "e2e_none_hmean", "e2e_full_hmean", "crop_word_accuracy", "confidently_wrong_rate",
+                "phantom_per_image")
+STAT_COLUMNS = ("read_words_per_image", "read_mean_confidence", "read_lq_agreement")
+
+
+def has_text_scores(doc: dict) -> bool:
+    """Whether any row has a text P/R/H value (False: no annotated image, or no cared GT)."""
+    return any(v.get("det_hmean") is not None for v in doc["results"].values())
+
+
+def summary_columns(doc: dict) -> list[tuple[str, str, bool]]:
+    """The columns of the run summary: the suite's own image metrics that could run (in
+    suite order), then the text metrics; with no text P/R/H in any row (nothing to
+    measure), the text statistics instead (``read_*``)."""
+    results = doc["results"].values()
+    present = lambda k: any(k in v for v in results)  # noqa: E731
+    image = [m for m, meta in doc.get("metrics", {}).items()
+             if meta.get("kind") == "image" and meta.get("available", True) and present(m)]
+    text = TEXT_COLUMNS if has_text_scores(doc) else STAT_COLUMNS
+    keys = image + [k for k in text if present(k)]
+    return [(k, *TABLE_HEADERS.get(k, (k, False))) for k in keys]

@@ -31,6 +31,7 @@ import numpy as np
 from bench.textmetrics.formulas import prh_arrays, ratio, recognition_from_sums
 from bench.textmetrics.recognition import recognition_sums
 from bench.textmetrics.results import modes_of
+from bench.records import HQ_ROW, LQ_ROW, REFERENCE_ROWS
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
@@ -190,7 +191,7 @@ def resample_all(doc: dict, per_image: list[dict], details: list[dict], weights:
 
 def add_confidence_intervals(doc: dict, per_image: list[dict], details: list[dict],
                              n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                             baseline: str = "LQ", level: float = DEFAULT_LEVEL) -> None:
+                             baseline: str = LQ_ROW, level: float = DEFAULT_LEVEL) -> None:
     """Add ``doc["intervals"]``: per row and metric a percentile interval, and per
     restorer its paired difference to ``baseline`` with a significance flag.
 
@@ -232,10 +233,10 @@ def _headroom_intervals(samples: dict, doc: dict, level: float) -> dict:
     resample (undefined resamples, where f_HQ == f_LQ, are dropped)."""
     from bench.pipeline.aggregate import HEADROOM_METRICS
 
-    lq, hq = samples.get("LQ", {}), samples.get("HQ", {})
+    lq, hq = samples.get(LQ_ROW, {}), samples.get(HQ_ROW, {})
     out = {}
     for row, per_metric in samples.items():
-        if row in ("LQ", "HQ"):
+        if row in REFERENCE_ROWS:
             continue
         entry = {}
         for m in HEADROOM_METRICS:

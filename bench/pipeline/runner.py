@@ -25,16 +25,15 @@ from bench.io.cache import Cache, is_url
 from bench.pipeline.stages.degrade import PrepareConfig, prepare_stage
 from bench.progress import Progress
 from bench.io.provenance import environment, git_commit, inputs_digest
+from bench.io.runfiles import SCHEMA
 from bench.pipeline.stages.recognize import recognition_on_crops
-from bench.records import ImageItem
+from bench.records import REFERENCE_ROWS, ImageItem
 from bench.pipeline.stages.restore import RestoreStage
 from bench.pipeline.stages.score import score_image_metric, score_set_metric, score_text
 from bench.scaleout.shard import SampleStream, ShardSpec
 from bench.pipeline.stages.spot import spot_stage
 from bench.suite import Suite
 from bench.pipeline.aggregate import aggregate
-
-REFERENCE_ROWS = ("HQ", "LQ")
 
 
 @dataclass
@@ -178,7 +177,7 @@ def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Ca
 
     add_confidence_intervals(doc, per_image, details)
     doc.update({
-        "schema": "tair-bench-results/1",
+        "schema": SCHEMA,
         "tair_bench_version": __version__,
         "protocol_version": PROTOCOL_VERSION,
         "git_commit": git_commit(),

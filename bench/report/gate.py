@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Optional
 
 from bench.errors import BenchError
+from bench.io.runfiles import read_results
 
 #: absolute tolerances: metric name or fnmatch pattern -> allowed worsening
 DEFAULT_TOLERANCES: dict[str, float] = {
@@ -93,20 +94,7 @@ def load_tolerances(path: Optional[Path]) -> Tolerances:
 
 def load_results(path: Path, what: str) -> dict:
     """A results document from ``results.json`` or a run folder holding one."""
-    import json
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "results.json"
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GateUsageError(f"{what} {p}: no such file") from None
-    except ValueError as exc:
-        raise GateUsageError(f"{what} {p}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict) or "results" not in doc:
-        raise GateUsageError(f"{what} {p}: no 'results' key -- not a tair-bench results file")
-    return doc
+    return read_results(path, what, GateUsageError)
 
 
 def incompatibility(current: dict, baseline: dict) -> Optional[str]:

@@ -11,7 +11,9 @@ import math
 from pathlib import Path
 from typing import Optional, Sequence
 
-REFERENCE_COLORS = {"HQ": "#2b8a3e", "LQ": "#c92a2a"}
+from bench.records import HQ_ROW, LQ_ROW
+
+REFERENCE_COLORS = {HQ_ROW: "#2b8a3e", LQ_ROW: "#c92a2a"}
 PALETTE = ("#1c7ed6", "#f08c00", "#7048e8", "#0ca678", "#e64980", "#495057", "#74b816", "#1098ad")
 
 

@@ -8,13 +8,15 @@ deleted still renders, and says what is missing and why (``RunData.notes``).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from ..errors import BenchError
-from bench.io.runfiles import read_jsonl
+from bench.io.cache import Cache
+from bench.io.runfiles import read_jsonl, read_per_image_csv, read_results
+from bench.pipeline.stages.spot import STAGE as SPOT_STAGE
+from bench.pipeline.stages.spot import spot_key
 
 GROUND_TRUTH_FILE = "ground_truth.jsonl"
 
@@ -45,33 +47,13 @@ class RunData:
         """The spotter's detections for one image from the spot cache (None if absent)."""
         if self.cache_root is None:
             return None
-        from bench.io.cache import stage_key
-        from bench.pipeline.stages.spot import STAGE
-
         sp = self.doc.get("spotter", {})
-        key = stage_key(STAGE, sp.get("version"), sp.get("config"), {"image": image_hash, "id": image_id})
-        p = self.cache_root / "stages" / STAGE / key[:2] / f"{key}.json"
         try:
-            return json.loads(p.read_text(encoding="utf-8"))["detections"]
-        except (OSError, ValueError, KeyError):
+            record = Cache(self.cache_root).get(SPOT_STAGE, spot_key(sp.get("version"), sp.get("config"),
+                                                                     image_hash, image_id))
+            return record["detections"] if record is not None else None
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-
-
-def read_json(path: Path, what: str) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"{path}: no such file -- expected the {what} written by 'bench run'") from None
-    except ValueError as exc:
-        raise ReportError(f"{path}: not valid JSON ({exc}) -- re-run 'bench run' to rewrite it") from None
-
-
-def _read_csv(path: Path) -> list[dict]:
-    import pandas as pd
-
-    frame = pd.read_csv(path, dtype={"image_id": str, "row": str, "image": str})
-    recs = frame.to_dict(orient="records")
-    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in recs]
 
 
 def load_run(run_dir: Path, cache_root: Optional[Path] = None) -> RunData:
@@ -79,11 +61,9 @@ def load_run(run_dir: Path, cache_root: Optional[Path] = None) -> RunData:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ReportError(f"{run_dir}: not a folder -- pass the output folder of 'bench run' (it holds results.json)")
-    doc = read_json(run_dir / "results.json", "results file")
-    if "results" not in doc or "rows" not in doc:
-        raise ReportError(f"{run_dir / 'results.json'}: missing 'results' or 'rows' -- not a tair-bench results file")
+    doc = read_results(run_dir / "results.json", error=ReportError)
     data = RunData(run_dir=run_dir, doc=doc)
-    for name, attr, reader in (("per_image.csv", "per_image", _read_csv),
+    for name, attr, reader in (("per_image.csv", "per_image", read_per_image_csv),
                                ("text_details.jsonl", "details", read_jsonl)):
         p = run_dir / name
         if p.exists() and p.stat().st_size:

@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bench.errors import BenchError
-from bench.io.runfiles import read_jsonl
+from bench.io.runfiles import (read_jsonl, read_per_image_csv, read_results, write_json, write_jsonl,
+                                write_per_image_csv)
 
 #: (key path in results.json, what it is) that must be equal across shards
 MUST_MATCH = (
@@ -73,31 +74,18 @@ class ShardRun:
 
 
 def _read_csv(path: Path, doc: dict) -> list[dict]:
-    """per_image.csv records (NaN -> None), with positions from the shard's input order."""
-    import math
-
-    import pandas as pd
-
+    """per_image.csv records, with positions from the shard's input order."""
     order = {r: i for i, r in enumerate(doc["rows"])}
     positions = {img: i for i, img in enumerate(doc["inputs"]["images"])}
-    frame = pd.read_csv(path, dtype={"image_id": str, "row": str, "image": str})
-    out = []
-    for rec in frame.to_dict(orient="records"):
-        rec = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
-        out.append({**rec, "row_order": order[rec["row"]], "position": positions[rec["image_id"]]})
-    return out
+    return [{**rec, "row_order": order[rec["row"]], "position": positions[rec["image_id"]]}
+            for rec in read_per_image_csv(path)]
 
 
 def load_shard(run_dir: Path) -> ShardRun:
     """Read one shard folder; a clear error for anything missing."""
     run_dir = Path(run_dir)
     path = run_dir / "results.json"
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MergeError(f"{path}: not found -- pass the output folders of 'bench run --shard K/N'") from None
-    except ValueError as exc:
-        raise MergeError(f"{path}: not valid JSON ({exc})") from None
+    doc = read_results(path, "shard results", MergeError)
     if "shard" not in doc:
         raise MergeError(f"{path}: not a shard run (no 'shard' section) -- run with --shard K/N to make shards")
     details_path = run_dir / "text_details.jsonl"
@@ -172,16 +160,14 @@ def _set_metric(name: str, meta: dict, items: list, rows: list[str], cache) -> t
     """Recompute one set-level metric from cached features: (values per row, None) or (None, reason)."""
     import hashlib
 
-    from bench.io.cache import stage_key
     from bench.imagemetrics import create_metric
-    from bench.pipeline.stages.score import FEATURES, MetricState, score_set_metric
+    from bench.pipeline.stages.score import FEATURES, MetricState, feature_key, score_set_metric
 
     state = MetricState(name=name, metric=create_metric(name))
     if state.version != hashlib.sha256(str(meta.get("definition")).encode()).hexdigest()[:16]:
         return None, f"metric '{name}': its definition in this tair-bench differs from the shards'"
     hashes = {h for it in items if it.hq is not None for h in it.outputs.values()}
-    missing = [h for h in hashes if cache.get(FEATURES, stage_key(FEATURES, state.version, {"metric": name},
-                                                                   {"image": h})) is None]
+    missing = [h for h in hashes if cache.get(FEATURES, feature_key(state, h)) is None]
     if missing:
         return None, f"features of {len(missing)} image(s) for '{name}' are not in the cache {cache.root}"
     values = score_set_metric(state, items, rows, cache)
@@ -299,12 +285,11 @@ def _csv_records(per_image: list[dict], shard_csv: Path) -> list[dict]:
 def merge_runs(run_dirs: list[Path], out_dir: Path, cache_dir: Optional[str] = None) -> tuple[dict, Path]:
     """Load, check and merge shard folders; write results.json, per_image.csv and
     text_details.jsonl to ``out_dir``. Returns the document and its path."""
-    from bench.io.runfiles import write_json, write_jsonl, write_per_image_csv
-
-    doc, per_image, details = merge_shards([load_shard(Path(d)) for d in run_dirs], cache_dir)
+    shards = [load_shard(Path(d)) for d in run_dirs]  # each shard is read once
+    doc, per_image, details = merge_shards(shards, cache_dir)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    template = _template([load_shard(Path(d)) for d in run_dirs]).run_dir
+    template = _template(shards).run_dir
     write_per_image_csv(out_dir / "per_image.csv", _csv_records(per_image, template / "per_image.csv"))
     write_jsonl(out_dir / "text_details.jsonl", details)
     path = out_dir / "results.json"

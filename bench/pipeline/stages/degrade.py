@@ -3,7 +3,8 @@ bicubic-upsampled LQ ("no restoration" row).
 
 The LQ image comes from the data set (``degradation: provided``) or from the
 seeded degradation pipeline (``degradation: preset``), cached under a key made
-of the HQ hash, the image id, the full preset definition, seed and scale.
+of the HQ hash, the image id, the full preset definition, seed, scale, the backend
+(with its library version) and USM sharpening.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Iterable, Iterator, Optional
 from bench.io.cache import Cache, stage_key
 from bench.errors import DataError
 from bench.io.images import bicubic_resize
-from bench.records import ImageItem, Sample
+from bench.records import HQ_ROW, ImageItem, LQ_ROW, Sample
 from bench.suite import DegradationSpec
 
 STAGE = "degrade"
@@ -37,10 +38,11 @@ def _init_worker(cache_root: str) -> None:
 
 
 def _degrade_config(spec: DegradationSpec) -> tuple[str, dict]:
-    from bench.degrade import DEGRADE_VERSION, preset_definition
+    from bench.degrade import DEGRADE_VERSION, backend_version, preset_definition
 
     return DEGRADE_VERSION, {"preset": spec.preset, "definition": preset_definition(spec.preset),
-                             "seed": spec.seed, "scale": spec.scale}
+                             "seed": spec.seed, "scale": spec.scale, "backend": spec.backend,
+                             "backend_version": backend_version(spec.backend), "usm_sharpen": spec.usm_sharpen}
 
 
 def prepare_one(job: tuple[Sample, DegradationSpec]) -> tuple[ImageItem, Optional[bool]]:
@@ -69,7 +71,8 @@ def prepare_one(job: tuple[Sample, DegradationSpec]) -> tuple[ImageItem, Optiona
         else:
             from bench.degrade import degrade_image
 
-            lq = degrade_image(sample.hq, spec.preset, spec.seed, sample.id, spec.scale)
+            lq = degrade_image(sample.hq, spec.preset, spec.seed, sample.id, spec.scale,
+                               backend=spec.backend, usm_sharpen=spec.usm_sharpen)
             lq_hash = cache.put_image(lq)
             cache.put(STAGE, key, {"lq": lq_hash})
             hit = False
@@ -82,9 +85,9 @@ def prepare_one(job: tuple[Sample, DegradationSpec]) -> tuple[ImageItem, Optiona
     lq_up_hash = cache.put_image(bicubic_resize(lq_img, size))
     item = ImageItem(id=sample.id, hq=hq_hash, lq=lq_hash, lq_up=lq_up_hash, size=size,
                      instances=list(sample.instances), has_annotations=sample.has_annotations)
-    item.outputs["LQ"] = lq_up_hash
+    item.outputs[LQ_ROW] = lq_up_hash
     if hq_hash is not None:
-        item.outputs["HQ"] = hq_hash
+        item.outputs[HQ_ROW] = hq_hash
     return item, hit
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from bench.io.cache import Cache, stage_key
-from bench.records import Detection, ImageItem
+from bench.records import Detection, HQ_ROW, ImageItem
 
 STAGE = "metric"
 FEATURES = "features"
@@ -49,7 +49,7 @@ def score_text(items: list[ImageItem], rows: list[str], dets: dict, text_cfg, vo
                 continue
             d = dets[(item.outputs[row], item.id)]
             result = evaluate_image(item.instances, d, text_cfg, vocabulary,
-                                    hq_dets=hq_dets if row != "HQ" else None)
+                                    hq_dets=hq_dets if row != HQ_ROW else None)
             out[row].append((item, result))
     return out
 
@@ -99,7 +99,7 @@ def score_image_metric(state: MetricState, items: list[ImageItem], rows: list[st
     metric = state.metric
     out = {}
     for row in rows:
-        if metric.mode == "fr" and row == "HQ":
+        if metric.mode == "fr" and row == HQ_ROW:
             continue
         pairs = [(it.outputs[row], it.hq, it) for it in items
                  if row in it.outputs and (metric.mode != "fr" or it.hq is not None)]
@@ -107,12 +107,17 @@ def score_image_metric(state: MetricState, items: list[ImageItem], rows: list[st
     return out
 
 
+def feature_key(state: MetricState, image_hash: str) -> str:
+    """The cache key of one image's set-metric features (``bench merge`` reads them back)."""
+    return stage_key(FEATURES, state.version, {"metric": state.name}, {"image": image_hash})
+
+
 def _features(state: MetricState, hashes: list[str], cache: Cache):
     """Set-level metric features per image hash, cached per image."""
     import numpy as np
 
     unique = list(dict.fromkeys(hashes))
-    entries = [(stage_key(FEATURES, state.version, {"metric": state.name}, {"image": h}), h) for h in unique]
+    entries = [(feature_key(state, h), h) for h in unique]
 
     def compute(chunk):
         arr = np.asarray(state.metric.features([cache.get_image(h) for h in chunk]), dtype=np.float64)
@@ -136,7 +141,7 @@ def score_set_metric(state: MetricState, items: list[ImageItem], rows: list[str]
     ref = np.stack([feats[it.hq] for it in with_ref])
     out = {}
     for row in rows:
-        if row == "HQ":
+        if row == HQ_ROW:
             continue
         pred = np.stack([feats[it.outputs[row]] for it in with_ref if row in it.outputs])
         out[row] = float(state.metric.from_features(pred, ref))

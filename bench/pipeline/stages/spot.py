@@ -63,8 +63,10 @@ def _init_worker(factory: SpotterFactory, cache_root: str, registry_extra: tuple
     _WORKER["spotter"] = None
 
 
-def spot_key(spotter, image_hash: str, image_id: str) -> str:
-    return stage_key(STAGE, spotter.version(), spotter.config(), {"image": image_hash, "id": image_id})
+def spot_key(version: str, config: dict, image_hash: str, image_id: str) -> str:
+    """The cache key of one spot call: the spotter's version and config (as recorded in
+    results.json) over the image hash and id. The report looks detections up with it."""
+    return stage_key(STAGE, version, config, {"image": image_hash, "id": image_id})
 
 
 def _spot_one(job: tuple[str, str, str]) -> tuple[str, Optional[dict]]:
@@ -110,7 +112,8 @@ def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter
 
         executor = LocalExecutor(workers)
     unique = sorted(set(jobs))
-    keyed = [(spot_key(key_spotter, h, i), h, i) for h, i in unique]
+    version, config = key_spotter.version(), key_spotter.config()
+    keyed = [(spot_key(version, config, h, i), h, i) for h, i in unique]
     todo = [j for j in keyed if cache.get(STAGE, j[0]) is None]
     initargs = (factory, str(cache.root), _registered(factory.name))
     for _ in progress.bar(executor.map_actors(_spot_one, todo, _init_worker, initargs, SPOT_BATCH),
