@@ -15,7 +15,9 @@ Placeholders in ``command``: ``{python}``, ``{repo}``, ``{inputs}``, ``{outputs}
 ``{prompts}``, ``{steps}``, ``{seed}``, ``{cfg}``, ``{device}``, ``{scale}``, and
 ``{prompt}`` (only with ``prompt_mode="per_prompt"``: the images are grouped by
 prompt and the command runs once per distinct prompt, for scripts that take a
-single prompt argument). An in-process entry is called as
+single prompt argument; ``prompt_mode="per_image"`` runs it once per image, for scripts
+that seed once per process, so an image's output never depends on its batch). An
+in-process entry is called as
 ``function(inputs=Path, outputs=Path, prompts=dict, settings=dict)``.
 
 ``{python}`` is the interpreter of the repository's own environment: the suite's
@@ -48,7 +50,7 @@ from bench.io.images import read_image, write_png
 
 from .base import Restorer
 
-PROMPT_MODES = ("file", "per_prompt", "none")
+PROMPT_MODES = ("file", "per_prompt", "per_image", "none")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -251,15 +253,15 @@ class SubprocessRestorer(Restorer):
         if self.prompt_mode == "none":
             prompts = [None] * len(images)
         with self._work() as work:
-            if self.prompt_mode == "per_prompt":
+            if self.prompt_mode in ("per_prompt", "per_image"):
                 groups: dict[str, list[int]] = {}
                 for i, p in enumerate(prompts):
-                    groups.setdefault(p or "", []).append(i)
+                    groups.setdefault(ids[i] if self.prompt_mode == "per_image" else (p or ""), []).append(i)
                 results: dict[str, np.ndarray] = {}
-                for n, (prompt, idx) in enumerate(groups.items()):
+                for n, idx in enumerate(groups.values()):
                     sub = work / f"group{n:04d}"
                     results.update(self._run_once(sub, [images[i] for i in idx], [ids[i] for i in idx],
-                                                  [prompts[i] for i in idx], prompt))
+                                                  [prompts[i] for i in idx], prompts[idx[0]] or ""))
                 return [results[i] for i in ids]
             out = self._run_once(work, images, ids, prompts, None)
             return [out[i] for i in ids]

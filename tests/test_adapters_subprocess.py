@@ -94,6 +94,18 @@ def test_per_prompt_mode_runs_once_per_distinct_prompt(repo):
     assert set(json.loads((repo / "received_noprompt.json").read_text())["prompts"]) == {"b"}
 
 
+def test_per_image_mode_runs_once_per_image(repo):
+    """Scripts that seed once per process are run once per image (SeeSR's test_seesr.py),
+    each with that image's prompt, so no output depends on the images beside it."""
+    r = SubprocessRestorer(repo=str(repo), command=_cmd("--prompt", "{prompt}"), prompt_mode="per_image")
+    imgs = _images(3)
+    outs = r.restore_batch(imgs, ["x y", None, "x y"], ids=["a", "b", "c"])
+    assert all(np.array_equal(o, 255 - i) for o, i in zip(outs, imgs))
+    # a and c share the prompt but ran apart: the last run saw c alone (per_prompt: a and c)
+    assert set(json.loads((repo / "received_x_y.json").read_text())["prompts"]) == {"c"}
+    assert set(json.loads((repo / "received_noprompt.json").read_text())["prompts"]) == {"b"}
+
+
 def test_failing_script_gives_stderr_tail(repo):
     """A non-zero exit becomes an AdapterError with the status and stderr's last lines."""
     r = SubprocessRestorer(repo=str(repo), command=_cmd("--fail"))
