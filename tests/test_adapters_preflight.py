@@ -18,7 +18,7 @@ from adapters.terediff import TeReDiff
 REPO_ADAPTERS = [
     (DiffBIR, "inference.py", ["weights/BSRNet.pth", "weights/v2-1_512-ema-pruned.ckpt", "weights/v2.pth"]),
     (SeeSR, "test_seesr.py", ["preset/models/DAPE.pth", "preset/models/ram_swin_large_14m.pth",
-                              "preset/models/seesr/unet", "preset/models/stable-diffusion-2-base/unet"]),
+                              "preset/models/seesr/unet", "preset/models/stable-diffusion-2-base/feature_extractor"]),
     (TeReDiff, "initialize.py", ["weights/terediff_stage3.pt", "weights/DiffBIR_v2.1.pt",
                                  "weights/sd2.1-base-zsnr-laionaes5.ckpt", "weights/realesrgan_s4_swinir_100k.pth"]),
     (DiffTSR, "model/DiffTSR_config.yaml", ["ckpt/DiffTSR.ckpt"]),
@@ -29,6 +29,14 @@ def _file_problems(cls, problems: list[str]) -> list[str]:
     """Without the note a GPU-only adapter (DiffTSR) adds on a non-CUDA device (tested in
     tests/conformance/test_difftsr.py)."""
     return [p for p in problems if not p.startswith(f"{cls.display_name}: device ")]
+
+
+@pytest.fixture(autouse=True)
+def _no_environment_probe(monkeypatch):
+    """These tests are about files; the environment probe (the harness's own interpreter
+    here, which lacks the repositories' stacks) is tested in its own tests."""
+    for cls in (*(c for c, *_ in REPO_ADAPTERS), SUPIR):
+        monkeypatch.setattr(cls, "environment_problems", lambda self: [])
 
 
 @pytest.mark.parametrize("cls,code,weights", REPO_ADAPTERS, ids=lambda x: getattr(x, "__name__", ""))
@@ -61,10 +69,9 @@ def test_supir_reads_checkpoint_paths_from_repo_files(tmp_path):
     (tmp_path / "options" / "SUPIR_v0.yaml").write_text(
         "model:\n  target: x\nSDXL_CKPT: /models/sdxl.safetensors\nSUPIR_CKPT_F: /m/F.ckpt\nSUPIR_CKPT_Q: /m/Q.ckpt\n")
     (tmp_path / "CKPT_PTH.py").write_text(
-        "LLAVA_MODEL_PATH = '/x'\nSDXL_CLIP1_PATH = '/clip/vit-l'\nSDXL_CLIP2_CACHE_DIR = '/cache'\n")
+        "LLAVA_MODEL_PATH = '/x'\nSDXL_CLIP1_PATH = '/clip/vit-l'\nSDXL_CLIP2_CKPT_PTH = '/clip2/open_clip.bin'\n")
     text = "\n".join(SUPIR(repo=str(tmp_path)).preflight())
-    for expected in ("/models/sdxl.safetensors", "/m/Q.ckpt", "/clip/vit-l",
-                     "/cache/models--laion--CLIP-ViT-bigG-14-laion2B-39B-b160k", "SUPIR_v0.yaml"):
+    for expected in ("/models/sdxl.safetensors", "/m/Q.ckpt", "/clip/vit-l", "/clip2/open_clip.bin", "SUPIR_v0.yaml"):
         assert expected in text
     assert "/m/F.ckpt" not in text  # the Q model is the default
 
