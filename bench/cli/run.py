@@ -7,14 +7,6 @@ from pathlib import Path
 
 from bench.errors import BenchError
 
-TABLE_COLUMNS = [
-    ("psnr", "PSNR", False), ("ssim", "SSIM", False), ("text_psnr", "txtPSNR", False), ("lpips", "LPIPS", False),
-    ("det_hmean", "det-F1%", True), ("e2e_none_hmean", "E2E-F1%", True), ("e2e_full_hmean", "E2E-full%", True),
-    ("crop_word_accuracy", "crop-acc%", True), ("confidently_wrong_rate", "conf-wrong%", True),
-    ("phantom_per_image", "phantom/img", False),
-]
-
-
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``run``."""
     p = sub.add_parser("run", help="run a suite: degrade -> restore -> spot -> score")
@@ -24,7 +16,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", help="stage cache: a folder or an fsspec URL such as s3://bucket/prefix "
                                        "(default: $TAIR_BENCH_CACHE or ~/.cache/tair-bench/cache)")
     p.add_argument("--limit", type=int, help="evaluate only the first N images")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where models run (auto: cuda when torch sees a GPU, else cpu)")
     p.add_argument("--workers", type=int, default=1, help="processes for CPU stages (results do not depend on it)")
     p.add_argument("--no-cache", action="store_true", help="use a throw-away cache (recompute everything)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -66,11 +59,14 @@ def _cmd_run(args) -> int:
 
 
 def _summary(doc: dict, path: Path) -> str:
-    from bench.io.runfiles import format_table
+    from bench.io.runfiles import format_table, summary_columns
+    from bench.pipeline.datachecks import summary_lines
 
     lines = [f"suite {doc['suite']['name']}: {doc['data']['n_images']} images, "
              f"spotter {doc['spotter']['name']}, device {doc['environment']['device']}", ""]
-    lines.append(format_table(doc, [c for c in TABLE_COLUMNS if any(c[0] in v for v in doc["results"].values())]))
+    lines.append(format_table(doc, summary_columns(doc)))
+    notes = summary_lines(doc)
+    lines += [""] + notes if notes else []
     headline = doc.get("text_eval", {}).get("headline", "e2e_none_hmean")
     head = [f"{row} {v[headline]:+.2f}" for row, v in doc.get("headroom", {}).items() if v.get(headline) is not None]
     if head:

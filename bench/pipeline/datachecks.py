@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bench.data.base import SKIP_KINDS, SkippedRecord
+from bench.io.runfiles import has_text_scores
 from bench.records import ImageItem
 from bench.textmetrics.config import TextEvalConfig
 from bench.textmetrics.gtcheck import GT_POLYGON_RULE, gt_check_counts, gt_text_counts
@@ -43,3 +44,31 @@ def reading_results(rows: Sequence[str], items: Sequence[ImageItem], detections:
                      if row in it.outputs and (it.outputs[row], it.id) in detections}
                for row in rows}
     return reading_statistics(per_row, cfg)
+
+
+def _nonzero(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
+
+
+def summary_lines(doc: dict) -> list[str]:
+    """Lines of the run summary about the data: why text P/R/H are null, what the text
+    statistics are, the GT checks and the skipped records per kind."""
+    lines: list[str] = []
+    results = doc.get("results", {})
+    if results and not has_text_scores(doc):
+        reason = next((v.get("det_reason") for v in results.values() if v.get("det_reason")), None)
+        lines += [f"text P/R/H: null ({reason or 'no value'}); shown instead, text statistics of the readings "
+                  "(no ground truth, not accuracies): words/img = words read per image, read-conf = their mean "
+                  "recognition confidence, LQ-agree% = word-level F1 of multiset agreement with the LQ row's words"]
+    data = doc.get("data", {})
+    gt = data.get("gt_checks")
+    if gt and gt.get("instances"):
+        reading = {k: v for k, v in gt.get("text_reading", {}).items() if k not in ("compat", "words")}
+        lines += [f"ground truth: {gt['instances']} instances; evaluated as given (as the official evaluator "
+                  f"does): {_nonzero(gt['kept'])}; don't care, no official answer: {_nonzero(gt['dont_care'])}; "
+                  f"words changed by the official GT reader ({gt.get('text_reading', {}).get('compat')}): "
+                  f"{_nonzero(reading)}"]
+    skipped = data.get("skipped_counts") or {}
+    if any(skipped.values()):
+        lines += [f"skipped records per kind: {_nonzero(skipped)}"]
+    return lines

@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
+from bench.io.runfiles import STAT_COLUMNS, has_text_scores
+
 from .rundata import RunData, load_run
 
 REPORT_FILE = "report.html"
@@ -46,7 +48,8 @@ def _columns(doc: dict) -> tuple[list[str], list[str]]:
     present = {m for vals in results.values() for m, v in vals.items() if v is not None}
     image = [m for m, meta in metrics.items() if meta.get("kind") == "image" and meta.get("available", True)
              and m in present]
-    text = [m for m in MAIN_TEXT_METRICS if m in present]
+    # no text score in any row (no annotation): the text statistics of the readings instead
+    text = [m for m in MAIN_TEXT_METRICS if m in present] or [m for m in STAT_COLUMNS if m in present]
     full = [m for m, meta in metrics.items() if meta.get("kind") == "text" and m in present]
     return image + text, full
 
@@ -174,6 +177,10 @@ def render(data: RunData, out_path: Path, gallery_size: int = 4) -> Path:
     note = _with_intervals(data)
     if note:
         notes.append(note)
+    if data.doc.get("results") and not has_text_scores(data.doc):
+        reason = next((v.get("det_reason") for v in data.doc["results"].values() if v.get("det_reason")), None)
+        notes.append(f"text P/R/H are null ({reason or 'no value'}): the main table shows text statistics of "
+                     f"the readings instead (read_*: no ground truth, not accuracies)")
     doc = data.doc
     main, full = _columns(doc)
     gallery, gallery_notes = build_gallery(data, assets, k=gallery_size)
