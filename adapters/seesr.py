@@ -1,6 +1,6 @@
 """SeeSR (cswry/SeeSR), run through its own ``test_seesr.py``, unchanged.
 
-The command is the README's (upstream/SeeSR/README.md:73-84; scripts/test_seesr.sh) with
+The command is the README's (upstream/SeeSR/README.md:73-83; scripts/test_seesr.sh) with
 the harness's folders, seed and settings; every value is one ``test_seesr.py`` parses
 (tests/conformance/test_seesr.py runs the argv through the script's own parser). SeeSR
 upsamples each LQ image by ``--upscale`` itself and writes ``OUT/sample00/<stem>.png``
