@@ -209,7 +209,7 @@ class SeeSR(SubprocessRestorer):
         """Missing code and model files (each with its fix), the environment (xformers
         included), and a non-CUDA device."""
         problems = self._collapse_missing_folders(super().preflight())
-        if str(self.repo) and self.repo.is_dir() and not str(self.device).startswith("cuda"):
+        if not str(self.device).startswith("cuda"):
             problems.append(
                 f"{self.display_name}: device is '{self.device}', but SeeSR hard-codes CUDA "
                 "(upstream/SeeSR/test_seesr.py:134,137,184 move each image to 'cuda' for RAM; :216 torch.autocast('cuda'); "

@@ -163,11 +163,11 @@ class SUPIR(SubprocessRestorer):
         """Missing code or model files (each with its fix), names undefined or None in the
         checkout's settings, incomplete model folders, and a non-CUDA device."""
         problems = super().preflight()
-        if not str(self.repo) or not self.repo.is_dir():
-            return problems
-        for key, (defined, value, where) in self.checkpoint_paths().items():
-            resolved = self._resolve(str(value)) if value else None
-            problems += [f"{self.display_name}: {m}" for m in ck.setting_problems(key, defined, value, resolved, where)]
+        if str(self.repo) and self.repo.is_dir():
+            for key, (defined, value, where) in self.checkpoint_paths().items():
+                resolved = self._resolve(str(value)) if value else None
+                problems += [f"{self.display_name}: {m}"
+                             for m in ck.setting_problems(key, defined, value, resolved, where)]
         if not str(self.device).startswith("cuda"):
             problems.append(f"{self.display_name}: device is '{self.device}', but SUPIR's code is GPU only "
                             "(upstream/SUPIR/test.py:10-17 raises without CUDA; the sampler and text encoders "
