@@ -10,6 +10,7 @@ seed per process) are reported or handled. All facts are read from the real file
 from __future__ import annotations
 
 import ast
+import sys
 import types
 from pathlib import Path
 
@@ -88,6 +89,139 @@ def test_seesr_output_path_is_sample00_stem_png(root):
                 {"args": types.SimpleNamespace(output_dir="OUT"), "sample_idx": 0, "name": "ID", "str": str})
     assert path == f"OUT/{SeeSR.default_output_subdir}/{SeeSR.default_output_pattern.format(id='ID')}"
     assert "name, ext = os.path.splitext(os.path.basename(image_name))" in ast.unparse(fn)
+
+
+@pytest.fixture
+def real_main(root, monkeypatch):
+    """test_seesr.py executed from its real source, with its real ``ram`` package (tags via the
+    real ``inference_ram``) and real colour fix; the networks (diffusers, transformers,
+    accelerate, SeeSR's unet/controlnet, RAM's model) are stubs that take the real
+    parameters and record what the script loads and passes."""
+    import importlib.util
+
+    import torch
+    from PIL import Image
+
+    before = set(sys.modules)
+    monkeypatch.setattr(sys, "path", [str(root), *sys.path])
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    loaded, calls = [], {}
+
+    def loader(name):
+        class Loaded:
+            @classmethod
+            def from_pretrained(cls, path, subfolder=None, **kw):
+                loaded.append((name, path, subfolder))
+                return cls()
+
+            def requires_grad_(self, flag):
+                return self
+
+            def to(self, *a, **kw):
+                return self
+
+            def enable_xformers_memory_efficient_attention(self):
+                calls.setdefault("xformers", []).append(name)
+        return Loaded
+
+    pipe_py = root / "pipelines/pipeline_seesr.py"
+
+    def run_pipeline(a):
+        calls.setdefault("pipeline", []).append({k: v for k, v in a.items() if k != "self"})
+        return types.SimpleNamespace(images=[Image.new("RGB", (a["width"], a["height"]), (90, 120, 150))])
+
+    pipeline_cls = type("StableDiffusionControlNetPipeline", (), {
+        "__init__": realcode.stub_with_signature(pipe_py, "StableDiffusionControlNetPipeline.__init__", lambda a: None),
+        "__call__": realcode.stub_with_signature(pipe_py, "StableDiffusionControlNetPipeline.__call__", run_pipeline),
+        "_init_tiled_vae": realcode.stub_with_signature(pipe_py, "StableDiffusionControlNetPipeline._init_tiled_vae",
+                                                        lambda a: None),
+    })
+
+    class RamModel:
+        def eval(self):
+            return self
+
+        def to(self, device):
+            return self
+
+        def generate_tag(self, image):
+            return ["sign | brick wall"], ["-"]
+
+        def generate_image_embeds(self, image):
+            return torch.zeros(1, 145, 512)
+
+    def make_ram(a):
+        calls.setdefault("ram", []).append(a)
+        return RamModel()
+
+    accel = types.SimpleNamespace(
+        Accelerator=lambda mixed_precision: types.SimpleNamespace(
+            mixed_precision=mixed_precision, device=torch.device("cpu"), is_main_process=True,
+            init_trackers=lambda name: None))
+    stubs = {
+        "accelerate": accel, "accelerate.logging": types.SimpleNamespace(get_logger=lambda *a, **k: None),
+        "accelerate.utils": types.SimpleNamespace(set_seed=lambda seed: calls.setdefault("set_seed", []).append(seed)),
+        "diffusers": types.SimpleNamespace(AutoencoderKL=loader("vae"), DDPMScheduler=loader("scheduler")),
+        "diffusers.utils": types.SimpleNamespace(check_min_version=lambda v: None),
+        "diffusers.utils.import_utils": types.SimpleNamespace(is_xformers_available=lambda: True),
+        "transformers": types.SimpleNamespace(CLIPTextModel=loader("text_encoder"), CLIPTokenizer=loader("tokenizer"),
+                                              CLIPImageProcessor=loader("feature_extractor")),
+        "pipelines": types.ModuleType("pipelines"),
+        "pipelines.pipeline_seesr": types.SimpleNamespace(StableDiffusionControlNetPipeline=pipeline_cls),
+        "utils": types.ModuleType("utils"), "utils.misc": types.SimpleNamespace(load_dreambooth_lora=None),
+        "models": types.ModuleType("models"),
+        "models.controlnet": types.SimpleNamespace(ControlNetModel=loader("controlnet")),
+        "models.unet_2d_condition": types.SimpleNamespace(UNet2DConditionModel=loader("unet")),
+        "ram.models": types.ModuleType("ram.models"),
+        "ram.models.ram_lora": types.SimpleNamespace(
+            ram=realcode.stub_with_signature(root / "ram/models/ram_lora.py", "ram", make_ram)),
+    }
+    for name, module in stubs.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    spec = importlib.util.spec_from_file_location("utils.wavelet_color_fix", root / "utils/wavelet_color_fix.py")
+    colorfix = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(colorfix)
+    monkeypatch.setitem(sys.modules, "utils.wavelet_color_fix", colorfix)
+    namespace = {"__name__": "seesr_test_script", "__file__": str(root / "test_seesr.py")}
+    exec(compile((root / "test_seesr.py").read_text(), str(root / "test_seesr.py"), "exec"), namespace)  # noqa: S102
+    # the one redirect: get_validation_prompt's device='cuda' default (test_seesr.py:134, called without
+    # a device at :184) points at the CPU; everything else runs as written
+    namespace["get_validation_prompt"].__defaults__ = ("cpu",)
+    yield types.SimpleNamespace(main=namespace["main"], loaded=loaded, calls=calls)
+    for name in set(sys.modules) - before:
+        if name.split(".")[0] in ("ram", "utils", "models", "pipelines"):
+            del sys.modules[name]
+
+
+def test_seesr_exact_argv_runs_real_main_and_writes_what_driver_reads(root, real_main, tmp_path):
+    """The driver's argv for one image, parsed by the real parser and run by the real main():
+    it loads exactly the model folders preflight checks, passes our steps/CFG/seed/prompt, and
+    writes the file the driver reads back at x4 the input size."""
+    from PIL import Image
+
+    r = SeeSR(repo=str(root), steps=20, cfg=4.5, seed=11, device="cuda")
+    work = tmp_path / "work"
+    (work / "inputs").mkdir(parents=True)
+    (work / "outputs").mkdir()
+    Image.new("RGB", (40, 24), (200, 10, 10)).save(work / "inputs" / "img.7.png")
+    args = _parser(root).parse_args(argv_of(r, work, prompt="the word OPEN")[2:])
+    real_main.main(args)
+
+    models = r.models
+    opened = {f"{path}/{sub}" if sub else path for _, path, sub in real_main.loaded}
+    assert opened == {f"{models[key]}/{sub}" for key, parts in (("pretrained_model_path", SD_PARTS),
+                                                                 ("seesr_model_path", SEESR_PARTS)) for sub, _, _ in parts}
+    assert opened == {f.rsplit("/", 1)[0] for f, _ in r.required_files()
+                      if f.startswith("preset/models/") and f.count("/") == 4}
+    (ram_call,) = real_main.calls["ram"]
+    assert (ram_call["pretrained"], ram_call["pretrained_condition"]) == (RAM, models["ram_ft_path"])
+    assert sorted(real_main.calls["xformers"]) == ["controlnet", "unet"]
+    (call,) = real_main.calls["pipeline"]
+    assert call["prompt"] == "sign | brick wall, the word OPEN," + _parser(root).get_default("added_prompt")
+    assert (call["num_inference_steps"], call["guidance_scale"], call["start_point"]) == (20, 4.5, "lr")
+    assert real_main.calls["set_seed"] == [11] and call["generator"].initial_seed() == 11
+    out = r._read_outputs(work, ["img.7"])
+    assert out["img.7"].shape == (24 * 4, 40 * 4, 3)
 
 
 def test_seesr_seeds_once_per_process_so_driver_runs_each_image_alone(root):
