@@ -19,6 +19,8 @@ from typing import Any, ClassVar, Optional, Sequence
 
 import numpy as np
 
+from bench.registry import declared_arguments
+
 
 class Restorer:
     """Base class for restorer adapters. Subclasses set the class attributes and
@@ -29,6 +31,9 @@ class Restorer:
     input_mode: ClassVar[str] = "lq"
     #: whether :meth:`restore_batch` uses the ``prompts`` argument
     accepts_prompt: ClassVar[bool] = False
+    #: whether :meth:`restore_batch` needs the ``ids`` keyword (e.g. outputs looked up
+    #: by image id, or files named after it); declared, never guessed from a signature
+    needs_ids: ClassVar[bool] = False
     #: bump when the adapter's code changes its outputs (enters cache keys)
     code_version: ClassVar[str] = "1"
     #: stable identity in cache keys and results; set it on every concrete class, and
@@ -44,6 +49,13 @@ class Restorer:
         """The class's own ``version_id`` (not inherited), else its import path."""
         own = cls.__dict__.get("version_id")
         return own or f"{cls.__module__}.{cls.__name__}"
+
+    @classmethod
+    def declared_args(cls) -> frozenset[str]:
+        """The suite ``args`` this class accepts: the keyword parameters of its
+        ``__init__`` chain (:func:`bench.registry.declared_arguments`). ``bench validate``
+        and preflight reject any other key, with a suggestion."""
+        return declared_arguments(cls, Restorer)
 
     def __init__(self, scale: int = 4, device: str = "cpu", **args: Any):
         self.scale = int(scale)
@@ -75,8 +87,12 @@ class Restorer:
         """Load models. Called once before the first batch."""
 
     def restore_batch(
-        self, images: Sequence[np.ndarray], prompts: Optional[Sequence[Optional[str]]] = None
+        self, images: Sequence[np.ndarray], prompts: Optional[Sequence[Optional[str]]] = None,
+        *, ids: Optional[Sequence[str]] = None,
     ) -> list[np.ndarray]:
+        """Restore one batch. ``prompts`` come when :attr:`accepts_prompt` is set; ``ids``
+        (the images' ids, in batch order) come only when :attr:`needs_ids` is set, and
+        then the image id enters the output's cache key too."""
         raise NotImplementedError
 
     #: preferred batch size for :meth:`restore_batch`

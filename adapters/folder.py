@@ -30,6 +30,7 @@ class FolderRestorer(Restorer):
     """Reads pre-computed outputs named by image id."""
     #: stable id in cache keys and results (kept when the module moves)
     version_id: ClassVar[str] = "adapters.folder.FolderRestorer"
+    needs_ids: ClassVar[bool] = True  # outputs are matched to inputs by image id
 
     input_mode: ClassVar[str] = "upsampled"
     accepts_prompt: ClassVar[bool] = False

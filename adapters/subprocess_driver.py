@@ -88,6 +88,7 @@ class SubprocessRestorer(Restorer):
     """
     #: stable id in cache keys and results (kept when the module moves)
     version_id: ClassVar[str] = "adapters.subprocess_driver.SubprocessRestorer"
+    needs_ids: ClassVar[bool] = True  # outputs are matched to inputs by image id
 
     input_mode: ClassVar[str] = "upsampled"
     accepts_prompt: ClassVar[bool] = True

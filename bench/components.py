@@ -8,6 +8,9 @@ Adding a restorer = one file in ``adapters/`` plus one ``RESTORERS.add`` line he
 
 from __future__ import annotations
 
+from typing import Optional
+
+from .errors import BenchError
 from .registry import Registry
 
 RESTORERS = Registry("adapter", "tair_bench.restorers")
@@ -37,6 +40,8 @@ SPOTTERS.add("easyocr", "bench.spotters.easyocr:EasyOCRSpotter", "EasyOCR CRAFT 
 SPOTTERS.add("mmocr", "bench.spotters.mmocr:MMOCRSpotter", "MMOCR det+rec from user config/checkpoints")
 SPOTTERS.add("predictions", "bench.spotters.predictions:PredictionsSpotter",
              "spotting results computed elsewhere (e.g. TESTR), from a JSON file")
+SPOTTERS.add("testr", "bench.spotters.testr:TESTRSpotter",
+             "TESTR polygon model (mlpc-ucsd/TESTR checkout + weights), in its own environment via python:, GPU")
 
 DATASETS = Registry("data set kind", "tair_bench.datasets")
 DATASETS.add("satext-test", "bench.data.satext:SATextTest",
@@ -54,6 +59,13 @@ def preset_names() -> tuple:
     return tuple(sorted(PRESETS))
 
 
+def degrade_backends() -> tuple:
+    """Degradation backends, the default first (``torch``, then ``cv2``)."""
+    from .degrade import BACKENDS, DEFAULT_BACKEND
+
+    return (DEFAULT_BACKEND, *(b for b in BACKENDS if b != DEFAULT_BACKEND))
+
+
 def image_metric_names() -> tuple:
     from .imagemetrics import list_metrics
 
@@ -65,3 +77,14 @@ def text_metric_names() -> tuple:
 
     return tuple(sorted(TEXT_METRIC_DEFINITIONS))
 
+
+def declared_args(registry: Registry, name: str) -> Optional[frozenset]:
+    """The ``args`` keys component ``name`` of ``registry`` accepts (its class's
+    ``declared_args()``), or None when the class cannot be imported here (an extra
+    that is not installed: preflight reports that, and checks the arguments then)."""
+    try:
+        cls = registry.load(name)
+    except BenchError:
+        return None
+    declared = getattr(cls, "declared_args", None)
+    return declared() if callable(declared) else None

@@ -10,11 +10,41 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Optional
 
 from .errors import BenchError
+
+
+def declared_arguments(cls: type, base: type) -> frozenset[str]:
+    """The suite ``args`` a component class accepts: the keyword parameters of each
+    ``__init__`` along its MRO, following ``**kwargs`` forwarding up to (not into)
+    ``base``, whose catch-all only stores what the subclasses pass on. ``scale``,
+    ``device`` and ``min_score`` are set by the harness, not by ``args``."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is base or not issubclass(klass, base):
+            break
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.name != "self"
+                  and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            break
+    return frozenset(names - {"scale", "device", "min_score"})
+
+
+def unknown_arguments(cls: type, base: type, given) -> list[tuple[str, str]]:
+    """``(key, message)`` for each key of ``given`` that ``cls`` does not declare; the
+    message suggests the closest declared name and lists them all."""
+    declared = declared_arguments(cls, base)
+    return [(str(key), f"unknown argument of {cls.__name__}{did_you_mean(key, declared)} "
+                       f"(it takes: {', '.join(sorted(declared)) or 'no arguments'})")
+            for key in given if key not in declared]
 
 
 def did_you_mean(name: str, choices) -> str:

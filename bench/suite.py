@@ -264,9 +264,23 @@ def _restorer(ctx: _Ctx, i: int, item: Any, names: "Names", base: Path, seen: se
     args = ctx.collect(ctx.typed, r.get("args", {}) or {}, f"{p}.args", dict, "a mapping")
     prompt = ctx.collect(_prompt, ctx, r.get("prompt", {"source": "none"}), p, names)
     python = ctx.collect(_python, ctx, r.get("python"), f"{p}.python", base)
+    if _FAILED not in (adapter, args):
+        _check_args(ctx, names.restorer_args, adapter, args, f"{p}.args", "adapter")
     if _FAILED in (adapter, args, prompt, python):
         return None
     return RestorerSpec(name=name, adapter=adapter, args=dict(args), prompt=prompt, python=python)
+
+
+def _check_args(ctx: _Ctx, lookup: Optional[Callable[[str], Optional[frozenset]]], name: str, args: dict,
+                path: str, kind: str) -> None:
+    """Note every key of ``args`` that component ``name`` does not declare."""
+    declared = lookup(name) if lookup is not None else None
+    if declared is None:
+        return
+    for key in args:
+        if key not in declared:
+            ctx.note(f"{path}.{key}", f"unknown argument of {kind} '{name}'{did_you_mean(key, declared)} "
+                                      f"(it takes: {', '.join(sorted(declared)) or 'no arguments'})")
 
 
 def _restorers(ctx: _Ctx, raw: Any, names: "Names", base: Path) -> tuple:
@@ -297,6 +311,7 @@ def _spotter(ctx: _Ctx, raw: Any, names: "Names", base: Path) -> SpotterSpec:
     if _FAILED in parts:
         return _FAILED
     name, min_score, args, python = parts
+    _check_args(ctx, names.spotter_args, name, args, "spotter.args", "spotter")
     return SpotterSpec(name=name, min_score=min_score, args=dict(args), python=python)
 
 
@@ -332,14 +347,21 @@ class Names:
     image_metrics: tuple
     text_metrics: tuple
     prompt_sources: tuple
+    #: adapter name -> the ``args`` keys it accepts, or None (unknown here: not checked)
+    restorer_args: Optional[Callable[[str], Optional[frozenset]]] = None
+    #: spotter name -> the ``args`` keys it accepts, or None
+    spotter_args: Optional[Callable[[str], Optional[frozenset]]] = None
 
     @classmethod
     def from_registries(cls) -> "Names":
         """The names registered now (built-ins and installed plugins)."""
         return cls(datasets=tuple(c.DATASETS.names()), presets=c.preset_names(),
-                   backends=c.degrade_backends(), restorers=tuple(c.RESTORERS.names()), spotters=tuple(c.SPOTTERS.names()),
+                   backends=c.degrade_backends(), restorers=tuple(c.RESTORERS.names()),
+                   spotters=tuple(c.SPOTTERS.names()),
                    image_metrics=c.image_metric_names(), text_metrics=c.text_metric_names(),
-                   prompt_sources=c.PROMPT_SOURCES)
+                   prompt_sources=c.PROMPT_SOURCES,
+                   restorer_args=lambda n: c.declared_args(c.RESTORERS, n),
+                   spotter_args=lambda n: c.declared_args(c.SPOTTERS, n))
 
 
 _TOP_KEYS = {"version": True, "name": True, "description": False, "dataset": True, "degradation": True,

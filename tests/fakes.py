@@ -35,10 +35,12 @@ class BlobSpotter(Spotter):
 class FailingRestorer(Restorer):
     """Bicubic that raises on the image id given in ``fail_on`` (simulates a crash)."""
 
+    needs_ids = True
+
     def __init__(self, scale=4, device="cpu", fail_on: str = ""):
         super().__init__(scale=scale, device=device, fail_on=fail_on)
 
-    def restore_batch(self, images, prompts=None, ids=None):
+    def restore_batch(self, images, prompts=None, *, ids=None):
         from bench.io.images import bicubic_resize
 
         if self.args["fail_on"] in (ids or []):

@@ -9,7 +9,7 @@ import pytest
 from bench.errors import SuiteError
 from bench.suite import Names, load_suite
 
-NAMES = Names(datasets=("satext-test",), presets=("level1", "level2", "level3"),
+NAMES = Names(datasets=("satext-test",), presets=("level1", "level2", "level3"), backends=("torch", "cv2"),
               restorers=("bicubic", "lanczos", "unsharp"), spotters=("rapidocr",),
               image_metrics=("psnr", "ssim"), text_metrics=("e2e_none_hmean", "det_hmean"),
               prompt_sources=("none", "oracle"))
@@ -79,3 +79,39 @@ def test_invalid_yaml_reports_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(SuiteError, match="suite file not found"):
         load_suite(tmp_path / "nope.yaml", names=NAMES)
+
+
+def test_unknown_adapter_and_spotter_arguments_are_validate_errors(tmp_path):
+    """Arguments are declared (each adapter's __init__ chain): a misspelled one is a
+    validate error naming the key path, with a suggestion; every one is reported."""
+    from bench.errors import SuiteError
+    from bench.suite import load_suite
+
+    p = tmp_path / "s.yaml"
+    p.write_text(
+        "version: 1\nname: s\n"
+        "dataset: {kind: satext-test, path: data}\n"
+        "degradation: {kind: preset, preset: level2, seed: 0, scale: 4}\n"
+        "restorers:\n"
+        "  - {adapter: realesrgan, args: {tlie: 256}}\n"
+        "  - {adapter: unsharp, args: {radius: 1.0}}\n"
+        "spotter: {name: tesseract, args: {lang: eng, psm: 11, bogus: 1}}\n")
+    with pytest.raises(SuiteError) as err:
+        load_suite(p)
+    lines = str(err.value).splitlines()
+    assert any("restorers[0].args.tlie: unknown argument of adapter 'realesrgan' -- did you mean 'tile'?" in l
+               for l in lines), lines
+    assert any("spotter.args.bogus: unknown argument of spotter 'tesseract'" in l for l in lines), lines
+    assert not any("restorers[1]" in l for l in lines)  # radius is declared by Unsharp
+
+
+def test_declared_args_follow_the_init_chain():
+    """A driver's own keywords plus those of the generic driver it forwards to;
+    nothing from the base class's catch-all."""
+    from adapters.classical import Bicubic, Unsharp
+    from adapters.terediff import TeReDiff
+
+    assert Bicubic.declared_args() == frozenset()
+    assert Unsharp.declared_args() == {"radius", "percent", "threshold"}
+    assert {"prompt_mode", "checkpoint", "repo", "seed", "steps", "python"} <= TeReDiff.declared_args()
+    assert "scale" not in TeReDiff.declared_args() and "device" not in TeReDiff.declared_args()

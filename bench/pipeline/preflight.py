@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+from adapters.base import Restorer
 from bench.components import RESTORERS
 from bench.errors import BenchError, PreflightError, SuiteError
 from bench.pipeline.stages.score import MetricState
 from bench.pipeline.stages.spot import SpotterFactory
+from bench.registry import unknown_arguments
 from bench.suite import Suite
 
 
@@ -54,6 +56,9 @@ def make_restorer(suite: Suite, index: int, device: str):
     of the repository's environment) to adapters that run in one."""
     spec = suite.restorers[index]
     cls = RESTORERS.load(spec.adapter)
+    unknown = unknown_arguments(cls, Restorer, spec.args)
+    if unknown:
+        raise SuiteError("; ".join(f"{suite.path}: restorers[{index}].args.{key}: {msg}" for key, msg in unknown))
     kwargs = dict(spec.args)
     if spec.python is not None:
         where = f"{suite.path}: restorers[{index}]"
@@ -90,6 +95,10 @@ def check_restorer(suite: Suite, index: int, device: str, factory: SpotterFactor
         return restorer, None, found + [str(exc)]
     if prompt_source is not None:
         found += list(prompt_source.preflight())
+        if not restorer.accepts_prompt:  # e.g. TeReDiff's own prompt loop (prompt_mode: self)
+            found.append(f"{suite.path}: restorers[{index}].prompt: '{spec.name}' takes no prompt with these "
+                         f"args, so prompt source '{spec.prompt.get('source')}' would never reach it -- remove "
+                         f"'prompt', or set args under which the adapter takes one (its docs say which)")
     return restorer, prompt_source, found
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Optional, Sequence
 import numpy as np
 
 from ..records import Detection
+from ..registry import declared_arguments
 
 
 class Spotter:
@@ -35,6 +36,13 @@ class Spotter:
         """The class's own ``version_id`` (not inherited), else its import path."""
         own = cls.__dict__.get("version_id")
         return own or f"{cls.__module__}.{cls.__name__}"
+
+    @classmethod
+    def declared_args(cls) -> frozenset[str]:
+        """The suite ``args`` this class accepts: the keyword parameters of its
+        ``__init__`` chain (:func:`bench.registry.declared_arguments`). ``bench validate``
+        and preflight reject any other key, with a suggestion."""
+        return declared_arguments(cls, Spotter)
 
     def __init__(self, min_score: float = 0.5, device: str = "cpu", **args: Any):
         self.min_score = float(min_score)

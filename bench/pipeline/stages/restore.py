@@ -7,7 +7,6 @@ sampling setting or the prompt recomputes exactly what it affects.
 
 from __future__ import annotations
 
-import inspect
 import time
 from typing import Any, Iterable, Optional
 
@@ -38,10 +37,6 @@ def check_output(out: Any, name: str, image_id: str, size: tuple[int, int]) -> n
     return np.ascontiguousarray(out)
 
 
-def _accepts_ids(restorer: Restorer) -> bool:
-    return "ids" in inspect.signature(restorer.restore_batch).parameters
-
-
 class RestoreStage:
     """Restores every item with one restorer, batching cache misses."""
 
@@ -51,13 +46,12 @@ class RestoreStage:
         self.prompts = prompt_source
         self.cache = cache
         self._loaded = False
-        self._takes_ids = _accepts_ids(restorer)  # e.g. the folder adapter reads outputs by id
 
     def _key(self, item: ImageItem, prompt: Optional[str]) -> str:
         r = self.restorer
         config = {"restorer": r.config(), "input_mode": r.input_mode, "size": list(item.size),
                   "prompt_source": self.prompts.version() if self.prompts is not None else "none"}
-        inputs = {"lq": item.lq, "prompt": prompt, "id": item.id if self._takes_ids else None}
+        inputs = {"lq": item.lq, "prompt": prompt, "id": item.id if self.restorer.needs_ids else None}
         return stage_key(STAGE, r.version(), config, inputs)
 
     def _prompt(self, item: ImageItem) -> tuple[Optional[str], dict]:
@@ -96,7 +90,7 @@ class RestoreStage:
             self._loaded = True
         src = [self.cache.get_image(it.lq if r.input_mode == "lq" else it.lq_up) for it, *_ in batch]
         prompts = [p for _, _, p, _ in batch] if r.accepts_prompt else None
-        kwargs = {"ids": [it.id for it, *_ in batch]} if self._takes_ids else {}
+        kwargs = {"ids": [it.id for it, *_ in batch]} if r.needs_ids else {}
         t0 = time.perf_counter()
         outs = r.restore_batch(src, prompts, **kwargs)
         per_image = (time.perf_counter() - t0) / len(batch)

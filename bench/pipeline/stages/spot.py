@@ -14,6 +14,8 @@ from typing import Any, Optional
 from bench.io.cache import Cache, stage_key
 from bench.errors import SpotterError
 from bench.records import Detection, as_polygon
+from bench.registry import unknown_arguments
+from bench.spotters.base import Spotter
 
 STAGE = "spot"
 
@@ -41,6 +43,9 @@ class SpotterFactory:
         from bench.components import SPOTTERS
 
         cls = SPOTTERS.load(self.name)
+        unknown = unknown_arguments(cls, Spotter, self.args)
+        if unknown:
+            raise SpotterError("; ".join(f"spotter.args.{key}: {msg}" for key, msg in unknown))
         if self.python is None:
             return cls(min_score=self.min_score, device=self.device, **self.args)
         if not getattr(cls, "accepts_python", False):
