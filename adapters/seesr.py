@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 
 from bench.errors import AdapterError
 
@@ -194,14 +194,14 @@ class SeeSR(SubprocessRestorer):
             files.append((path, f"{self._folder_fix(root)}{alt}; loaded at upstream/SeeSR/{loader}"))
         bert = self._resolve(BERT)
         files += [
-            (self.models["ram_ft_path"], f"download DAPE.pth (SeeSR README.md:64) to {self.models['ram_ft_path']} "
-                                         f"(loaded by upstream/SeeSR/ram/models/ram_lora.py:331)"),
-            (RAM, f"download ram_swin_large_14m.pth (huggingface.co/spaces/xinyu1205/recognize-anything, SeeSR "
-                  f"README.md:125) to {RAM}: test_seesr.py:125 loads that fixed path"),
-            (self.bert_vocab(), f"RAM's tokenizer is BertTokenizer.from_pretrained('{BERT}') "
-                                f"(upstream/SeeSR/ram/models/utils.py:131), which downloads it unless a copy is at hand: "
-                                f"huggingface-cli download {BERT} vocab.txt tokenizer_config.json --local-dir {bert} "
-                                f"(or cache it in the Hugging Face cache of SeeSR's environment)"),
+            (self.models["ram_ft_path"], (f"download DAPE.pth (SeeSR README.md:64) to {self.models['ram_ft_path']} "
+                                          f"(loaded by upstream/SeeSR/ram/models/ram_lora.py:331)")),
+            (RAM, (f"download ram_swin_large_14m.pth (huggingface.co/spaces/xinyu1205/recognize-anything, SeeSR "
+                   f"README.md:125) to {RAM}: test_seesr.py:125 loads that fixed path")),
+            (self.bert_vocab(), (f"RAM's tokenizer is BertTokenizer.from_pretrained('{BERT}') "
+                                 f"(upstream/SeeSR/ram/models/utils.py:131), which downloads it unless a copy is at "
+                                 f"hand: huggingface-cli download {BERT} vocab.txt tokenizer_config.json --local-dir "
+                                 f"{bert} (or cache it in the Hugging Face cache of SeeSR's environment)")),
         ]
         return files + super().required_files()
 
@@ -236,12 +236,12 @@ class SeeSR(SubprocessRestorer):
         problems = super().environment_problems()
         if "xformers" not in self.probe().failed_imports():
             return problems
-        return [p for p in problems if "import xformers" not in p] + [
+        return [p for p in problems if "import xformers" not in p] + [(
             f"{self.display_name}: xformers does not import in {self.python}, and test_seesr.py requires it: main() "
             "enables it unconditionally (upstream/SeeSR/test_seesr.py:146, 268) and raises ValueError without it "
             "(:92-97) -- install the xformers build for that environment's torch (SeeSR pins torch==2.0.1, "
             "requirements.txt:2; xformers==0.0.20 is built for it): "
-            f"{self.python} -m pip install xformers==0.0.20"]
+            f"{self.python} -m pip install xformers==0.0.20")]
 
     def config(self) -> dict:
         return {**super().config(), "process_size": self.process_size, "align_method": self.align_method,

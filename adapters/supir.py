@@ -31,13 +31,20 @@ Every model file it opens is listed by :meth:`SUPIR.preflight`
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar
 
 from bench.errors import AdapterError
 
 from . import supir_checkpoints as ck
 from .subprocess_driver import SubprocessRestorer
-from .supir_settings import DEFAULT_MIN_SIZE, DEFAULT_SEED, DEFAULT_SIGN, SAMPLING_KEYS, TEST_PY, resolve
+from .supir_settings import (
+    DEFAULT_MIN_SIZE,
+    DEFAULT_SEED,
+    DEFAULT_SIGN,
+    SAMPLING_KEYS,
+    TEST_PY,
+    resolve,
+)
 
 RUNNER = Path(__file__).with_name("runners") / "supir_run.py"
 CAPTIONERS = ("harness", "llava")
@@ -70,11 +77,11 @@ class SUPIR(SubprocessRestorer):
     upstream: ClassVar[str] = "SUPIR"
 
     def __init__(self, preset: str = "test.py", sign: str = DEFAULT_SIGN, min_size: int = DEFAULT_MIN_SIZE,
-                 captioner: str = "harness", a_prompt: Optional[str] = None, n_prompt: Optional[str] = None,
-                 caption_end: str = ".", paths: Optional[dict[str, str]] = None,
+                 captioner: str = "harness", a_prompt: str | None = None, n_prompt: str | None = None,
+                 caption_end: str = ".", paths: dict[str, str] | None = None,
                  use_tile_vae: bool = False, encoder_tile_size: int = 512, decoder_tile_size: int = 64,
                  loading_half_params: bool = False, load_8bit_llava: bool = False,
-                 llava_device: Optional[str] = None, **kw: Any):
+                 llava_device: str | None = None, **kw: Any):
         if sign not in ("Q", "F"):
             raise AdapterError(f"SUPIR: sign '{sign}' is not one of Q, F (test.py:24)")
         if captioner not in CAPTIONERS:

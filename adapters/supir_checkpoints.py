@@ -24,7 +24,7 @@ import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 OPTIONS = "options/SUPIR_v0.yaml"
 CKPT_PTH = "CKPT_PTH.py"
@@ -75,10 +75,10 @@ CHECKPOINTS: dict[str, Checkpoint] = {c.key: c for c in [
 LLAVA_KEYS = ("LLAVA_MODEL_PATH", "LLAVA_CLIP_PATH")
 
 
-def read_options(text: str) -> dict[str, Optional[str]]:
+def read_options(text: str) -> dict[str, str | None]:
     """Top-level ``KEY: value`` scalars of the options YAML (``~``/``null`` -> None).
     A plain reader so preflight needs no YAML library; the keys are single-line scalars."""
-    out: dict[str, Optional[str]] = {}
+    out: dict[str, str | None] = {}
     for m in re.finditer(r"^([A-Za-z_][A-Za-z0-9_]*):[ \t]*(\S.*?)?[ \t]*$", text, re.MULTILINE):
         value = (m.group(2) or "").strip("'\"")
         out[m.group(1)] = None if value in ("", "~", "null", "None") else value
@@ -97,7 +97,7 @@ def read_ckpt_pth(text: str) -> dict[str, Any]:
     return out
 
 
-def needed_keys(sign: str, options: dict[str, Optional[str]], llava: bool) -> list[str]:
+def needed_keys(sign: str, options: dict[str, str | None], llava: bool) -> list[str]:
     """The names whose paths this run opens, in the order the code opens them."""
     keys = ["SDXL_CKPT"]
     if options.get("SUPIR_CKPT") is not None:
@@ -115,20 +115,20 @@ def fix_for(key: str, where: str) -> str:
     return f"{head}, or set {key} in {where}, or give the restorer paths: {{{key}: /path/to/it}}"
 
 
-def setting_problems(key: str, defined: bool, value: Any, resolved: Optional[Path], where: str) -> list[str]:
+def setting_problems(key: str, defined: bool, value: Any, resolved: Path | None, where: str) -> list[str]:
     """What is wrong with one checkpoint besides a missing path (which the driver's
     file check reports): the name undefined or None, a folder given for a file (such as
     a cache folder for SDXL_CLIP2_CKPT_PTH), or a folder lacking files."""
     c = CHECKPOINTS[key]
     if not defined:
-        return [f"{where} does not define {key}, which SUPIR's code reads (upstream/SUPIR/{c.opened_at}) -- "
-                f"update the checkout to the pinned commit, or give the restorer paths: {{{key}: /path/to/it}}"]
+        return [(f"{where} does not define {key}, which SUPIR's code reads (upstream/SUPIR/{c.opened_at}) -- "
+                 f"update the checkout to the pinned commit, or give the restorer paths: {{{key}: /path/to/it}}")]
     if not value or resolved is None:
         return [f"{key} is None in {where}, so SUPIR would download it at run time -- {fix_for(key, where)}"]
     if not c.is_folder:
         if resolved.is_dir():
-            return [f"{key} = {resolved} is a folder, but SUPIR opens it as one file "
-                    f"(upstream/SUPIR/{c.opened_at}) -- point it at {c.source.split(' from ')[0]} itself"]
+            return [(f"{key} = {resolved} is a folder, but SUPIR opens it as one file "
+                     f"(upstream/SUPIR/{c.opened_at}) -- point it at {c.source.split(' from ')[0]} itself")]
         return []
     out = []
     if resolved.is_dir():

@@ -13,8 +13,9 @@ import argparse
 import ast
 import copy
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def _tree(path: Path) -> ast.Module:
@@ -67,7 +68,7 @@ def find_def(path: Path, qualname: str) -> ast.FunctionDef:
             raise AssertionError(f"{path}: no '{qualname}' (missing '{part}')")
         node = matches[0]
     if not isinstance(node, ast.FunctionDef):
-        raise AssertionError(f"{path}: '{qualname}' is not a function")
+        raise TypeError(f"{path}: '{qualname}' is not a function")
     return node
 
 

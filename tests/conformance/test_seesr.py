@@ -17,7 +17,15 @@ from pathlib import Path
 import pytest
 
 from adapters import seesr as seesr_mod
-from adapters.seesr import BERT, CHOICES, RAM, RAM_CODE_FILES, SEESR_PARTS, SD_PARTS, SeeSR
+from adapters.seesr import (
+    BERT,
+    CHOICES,
+    RAM,
+    RAM_CODE_FILES,
+    SD_PARTS,
+    SEESR_PARTS,
+    SeeSR,
+)
 from bench.io.pyenv import ProbeResult
 
 from . import realcode
@@ -85,7 +93,7 @@ def test_seesr_output_path_is_sample00_stem_png(root):
     fn = realcode.find_def(root / "test_seesr.py", "main")
     (save,) = [c for c in ast.walk(fn) if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
                and c.func.attr == "save"]
-    path = eval(compile(ast.Expression(save.args[0]), "test_seesr.py", "eval"),  # noqa: S307 - the real f-string
+    path = eval(compile(ast.Expression(save.args[0]), "test_seesr.py", "eval"),
                 {"args": types.SimpleNamespace(output_dir="OUT"), "sample_idx": 0, "name": "ID", "str": str})
     assert path == f"OUT/{SeeSR.default_output_subdir}/{SeeSR.default_output_pattern.format(id='ID')}"
     assert "name, ext = os.path.splitext(os.path.basename(image_name))" in ast.unparse(fn)

@@ -23,8 +23,16 @@ import pytest
 from adapters import supir_checkpoints as ck
 from adapters.runners import supir_run
 from adapters.supir import SUPIR
-from adapters.supir_settings import (CHOICES, DEFAULT_MIN_SIZE, DEFAULT_SEED, DEFAULT_SIGN, PRESETS, SAMPLING_KEYS,
-                                     TEST_PY, TYPES)
+from adapters.supir_settings import (
+    CHOICES,
+    DEFAULT_MIN_SIZE,
+    DEFAULT_SEED,
+    DEFAULT_SIGN,
+    PRESETS,
+    SAMPLING_KEYS,
+    TEST_PY,
+    TYPES,
+)
 
 from . import realcode
 
@@ -325,7 +333,7 @@ def test_supir_output_name_is_test_py_name(root):
     """test.py saves f'{args.save_dir}/{img_name}_{_i}.png' (test.py:105); evaluated with the
     real expression, sample 0 of image ID is the file the driver reads back."""
     (save,) = [c for c in realcode.calls(root / "test.py") if isinstance(c.func, ast.Attribute) and c.func.attr == "save"]
-    path = eval(compile(ast.Expression(save.args[0]), "test.py", "eval"),  # noqa: S307 - the real f-string
+    path = eval(compile(ast.Expression(save.args[0]), "test.py", "eval"),
                 {"args": types.SimpleNamespace(save_dir="OUT"), "img_name": "ID", "_i": 0})
     assert path == "OUT/" + SUPIR.default_output_pattern.format(id="ID")
 
