@@ -335,6 +335,18 @@ class RealESRGAN(Restorer):
         """``[s, 1 - s]`` as the CLI passes it to RealESRGANer (inference_realesrgan.py:104), or None."""
         return None if self.wdn_weights is None else [self.denoise_strength, 1 - self.denoise_strength]
 
+    def official_argv(self, inputs: str, outputs: str) -> list[str]:
+        """The ``inference_realesrgan.py`` arguments that build the same network on the same
+        weights (for reproducing a row with the official CLI; the conformance tests parse
+        them with its real parser). ``--pre_pad 0`` is the CLI's default (:38) and what this
+        adapter does; the CLI finds the wdn twin beside ``--model_path`` (:102), so a
+        ``wdn_weights`` elsewhere cannot be expressed."""
+        argv = ["-i", inputs, "-o", outputs, "-n", self.model, "--model_path", str(self.weights),
+                "-s", str(self.scale), "-t", str(self.tile), "--tile_pad", str(self.tile_pad), "--pre_pad", "0"]
+        if self.denoise_strength is not None:
+            argv += ["-dn", str(self.denoise_strength)]
+        return argv + ([] if self.fp16 else ["--fp32"])
+
     def _missing(self) -> WeightsMissing:
         spec = MODELS[self.model]
         return WeightsMissing(
