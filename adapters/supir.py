@@ -95,6 +95,8 @@ class SUPIR(SubprocessRestorer):
         kw["cfg"] = kw.get("cfg") if kw.get("cfg") is not None else self.sampling["s_cfg"]
         kw.setdefault("prompt_mode", "none" if captioner == "llava" else "file")
         self.sign, self.min_size, self.captioner = sign, int(min_size), captioner
+        #: with LLaVA captioning (test.py's own loop) the suite's prompts are not used
+        self.accepts_prompt = captioner == "harness"
         self.a_prompt, self.n_prompt, self.caption_end = a_prompt, n_prompt, caption_end
         self.paths = dict(paths or {})
         self.tiling = {"use_tile_vae": bool(use_tile_vae), "encoder_tile_size": int(encoder_tile_size),

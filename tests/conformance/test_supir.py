@@ -320,7 +320,7 @@ def test_supir_llava_captioner_runs_test_py_loop(root, real_supir, tmp_path):
     _inputs(work, {"img_a": "ignored", "img_b": None})
     paths = {**_checkpoints(tmp_path), "LLAVA_MODEL_PATH": str(tmp_path / "llava-13b")}
     r = SUPIR(repo=str(root), min_size=64, captioner="llava", paths=paths, device="cpu")
-    assert r.prompt_mode == "none"
+    assert r.prompt_mode == "none" and r.accepts_prompt is False
     supir_run.main(argv_of(r, work)[2:])
     rec = real_supir.rec.calls
     (agent,) = rec["LLavaAgent"]
