@@ -157,3 +157,26 @@ def test_helpers():
     """Ids become file-name safe; stderr tails keep the last n lines."""
     assert safe_id("a/b c") == "a_b_c"
     assert tail("\n".join(str(i) for i in range(30)), 3) == "27\n28\n29"
+
+
+def test_checkpoint_version_uses_the_weights_hash_by_default(tmp_path, monkeypatch):
+    """Two checkouts whose checkpoints have the same name, size and mtime but other
+    bytes give different versions (content hash, the default); ``weights_identity:
+    stat`` cannot tell them apart."""
+    import os
+
+    from adapters.subprocess_driver import SubprocessRestorer
+
+    monkeypatch.setenv("TAIR_BENCH_HASH_MEMO", str(tmp_path / "memo.json"))
+
+    def version(identity, repo, content):
+        ck = tmp_path / repo / "model.ckpt"
+        ck.parent.mkdir(exist_ok=True)
+        ck.write_bytes(content)
+        os.utime(ck, ns=(1_000_000_000, 1_000_000_000))
+        r = SubprocessRestorer(repo=str(ck.parent), command=["true"], required=[["model.ckpt", "the test file"]],
+                               weights_identity=identity)
+        return r.version().split("+env")[0]  # the environment part is the same interpreter
+
+    assert version("sha256", "a", b"a" * 64) != version("sha256", "b", b"b" * 64)
+    assert version("stat", "c", b"a" * 64) == version("stat", "d", b"b" * 64)
