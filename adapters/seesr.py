@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 from bench.errors import AdapterError
 
-from .subprocess_driver import SubprocessRestorer
+from .subprocess_driver import SubprocessRestorer, template_literal
 
 SD_BASE = "preset/models/stable-diffusion-2-base"
 SEESR = "preset/models/seesr"
@@ -66,11 +66,6 @@ CHOICES = {"align_method": ("wavelet", "adain", "nofix"), "start_point": ("lr", 
 #: optional test_seesr.py flags passed only when set (else the script's default applies)
 OPTIONAL_FLAGS = ("added_prompt", "negative_prompt", "conditioning_scale", "latent_tiled_size",
                   "latent_tiled_overlap", "vae_encoder_tiled_size", "vae_decoder_tiled_size")
-
-
-def _escape(value: Any) -> str:
-    """A literal for a command template (``str.format`` placeholders are ``{...}``)."""
-    return str(value).replace("{", "{{").replace("}", "}}")
 
 
 def hf_cache_dirs(env: dict[str, str]) -> list[Path]:
@@ -130,14 +125,14 @@ class SeeSR(SubprocessRestorer):
     def _command(self) -> list[str]:
         """test_seesr.py's argv: the README's command with the harness's folders and settings."""
         m = self.models
-        argv = ["{python}", "test_seesr.py", "--pretrained_model_path", _escape(m["pretrained_model_path"]),
-                "--prompt={prompt}", "--seesr_model_path", _escape(m["seesr_model_path"]),
-                "--ram_ft_path", _escape(m["ram_ft_path"]), "--image_path", "{inputs}", "--output_dir", "{outputs}",
+        argv = ["{python}", "test_seesr.py", "--pretrained_model_path", template_literal(m["pretrained_model_path"]),
+                "--prompt={prompt}", "--seesr_model_path", template_literal(m["seesr_model_path"]),
+                "--ram_ft_path", template_literal(m["ram_ft_path"]), "--image_path", "{inputs}", "--output_dir", "{outputs}",
                 "--start_point", self.start_point, "--num_inference_steps", "{steps}", "--guidance_scale", "{cfg}",
                 "--process_size", str(self.process_size), "--upscale", "{scale}", "--seed", "{seed}",
                 "--align_method", self.align_method, "--mixed_precision", self.mixed_precision]
         for key, value in self.options.items():
-            argv.append(f"--{key}={_escape(value)}")
+            argv.append(f"--{key}={template_literal(value)}")
         return argv
 
     def _pin_gpu(self) -> None:

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 from bench.errors import AdapterError
 
 from . import supir_checkpoints as ck
-from .subprocess_driver import SubprocessRestorer
+from .subprocess_driver import SubprocessRestorer, template_literal
 from .supir_settings import (
     DEFAULT_MIN_SIZE,
     DEFAULT_SEED,
@@ -118,8 +118,8 @@ class SUPIR(SubprocessRestorer):
                 "--s_churn", str(s["s_churn"]), "--s_noise", str(s["s_noise"]), "--s_cfg", "{cfg}",
                 "--s_stage2", str(s["s_stage2"]), "--num_samples", "1"]
         for flag, value in (("--a_prompt", self.a_prompt), ("--n_prompt", self.n_prompt)):
-            if value is not None:
-                argv += [flag, value]
+            if value is not None:  # one "--flag=text" word: the text may start with "-" or hold braces
+                argv.append(f"{flag}={template_literal(value)}")
         argv += ["--color_fix_type", str(s["color_fix_type"])]
         argv += ["--linear_CFG"] if s["linear_CFG"] else []
         argv += ["--linear_s_stage2"] if s["linear_s_stage2"] else []
@@ -133,11 +133,11 @@ class SUPIR(SubprocessRestorer):
         argv += ["--load_8bit_llava"] if self.load_8bit_llava and self.captioner == "llava" else []
         # harness-only flags (not in test.py's parser)
         argv += [] if s["linear_CFG"] else ["--no_linear_CFG"]
-        argv += ["--prompts", "{prompts}", "--device", "{device}", "--caption_end", self.caption_end]
+        argv += ["--prompts", "{prompts}", "--device", "{device}", f"--caption_end={template_literal(self.caption_end)}"]
         if self.llava_device:
-            argv += ["--llava_device", self.llava_device]
+            argv += ["--llava_device", template_literal(self.llava_device)]
         for key, value in sorted(self.paths.items()):
-            argv += ["--set", f"{key}={value}"]
+            argv.append(f"--set={key}={template_literal(value)}")
         return argv
 
     # -- requirements -----------------------------------------------------------------

@@ -24,6 +24,8 @@ PINNED_COMMITS: dict[str, tuple[str, str]] = {
     "DiffTSR": ("github.com/YuzheZhang-1999/DiffTSR", "f9839633f5dbcd7cd80ed0a7609edd6ff5d3b5f5"),
     "Real-ESRGAN": ("github.com/xinntao/Real-ESRGAN", "a4abfb2979a7bbff3f69f58f58ae324608821e27"),
     "BasicSR": ("github.com/XPixelGroup/BasicSR", "8d56e3a045f9fb3e1d8872f92ee4a4f07f886b0a"),
+    # the image-input text spotter TAIR evaluates with (TAIR's own testr/ reads diffusion features)
+    "TESTR": ("github.com/mlpc-ucsd/TESTR", "f369f138e041d1d27348a1f6600e456452001d23"),
 }
 
 

@@ -40,6 +40,10 @@ from . import realcode
 HARNESS_FLAGS = ("--no_linear_CFG", "--prompts", "--device", "--llava_device", "--caption_end", "--set")
 
 
+def _flag(word: str) -> str:
+    return word.split("=", 1)[0]
+
+
 @pytest.fixture
 def root(upstream) -> Path:
     return upstream("SUPIR")
@@ -59,7 +63,7 @@ def argv_of(r: SUPIR, work: Path) -> list[str]:
 
 def split_harness(argv: list[str]) -> tuple[list[str], list[str]]:
     """(test.py's part, the harness's part) of the runner's arguments."""
-    cut = next((i for i, a in enumerate(argv) if a in HARNESS_FLAGS), len(argv))
+    cut = next((i for i, a in enumerate(argv) if _flag(a) in HARNESS_FLAGS), len(argv))
     return argv[:cut], argv[cut:]
 
 
@@ -101,7 +105,7 @@ def test_supir_runner_reads_test_py_flags_as_test_py_does(root, tmp_path):
     """Our runner's parser, on the full argv, gives every test.py flag the value test.py's
     parser gives it; shared flags have test.py's types and choices."""
     real = realcode.script_parser(root / "test.py")
-    r = SUPIR(repo=str(root), preset="Quality", use_tile_vae=True, a_prompt="crisp text, ", s_noise=1.02)
+    r = SUPIR(repo=str(root), preset="Quality", use_tile_vae=True, a_prompt="-{crisp} text, ", s_noise=1.02)
     argv = argv_of(r, tmp_path)[2:]
     ours = vars(supir_run.build_parser().parse_args(argv))
     theirs = vars(real.parse_args(split_harness(argv)[0]))
@@ -109,7 +113,7 @@ def test_supir_runner_reads_test_py_flags_as_test_py_does(root, tmp_path):
     # which is test.py's default text (test_supir_default_prompts_are_the_options_p_p_n_p)
     assert ours["n_prompt"] is None and theirs["n_prompt"] == real.get_default("n_prompt")
     ours["n_prompt"] = theirs["n_prompt"]
-    assert {k: ours[k] for k in theirs} == theirs and theirs["a_prompt"] == "crisp text, "
+    assert {k: ours[k] for k in theirs} == theirs and theirs["a_prompt"] == "-{crisp} text, "
     runner = {a.dest: a for a in supir_run.build_parser()._actions}
     for action in real._actions:
         if action.dest != "help":
