@@ -492,3 +492,19 @@ def test_terediff_dry_run_prints_effective_config_without_torch(upstream, tmp_pa
     assert (out["seed"], out["steps"], out["prompt_mode"], out["prompt_style"]) == (3, 20, "fixed", "TAG")
     assert out["files_opened"][runner.CHECKPOINT_KEY]["exists"] is True
     assert adapter.dry_run() == out
+
+
+def test_terediff_self_mode_refuses_a_suite_prompt(upstream, tmp_path, tiny_set, blob_spotter):
+    """A suite giving TeReDiff a prompt in ``self`` mode is told the prompt would never reach
+    it (the finding: ``prompt: {source: spotted}`` had almost no effect); in ``fixed`` it is used."""
+    from bench.pipeline.preflight import check_restorer, spotter_factory
+    from bench.suite import load_suite
+    from tests.conftest import write_suite
+
+    tair = upstream("TAIR")
+    for mode, told in (("self", True), ("fixed", False)):
+        line = f"  - {{name: tere, adapter: terediff, args: {{repo: {tair}, prompt_mode: {mode}}}, prompt: oracle}}"
+        suite = load_suite(write_suite(tmp_path, tiny_set, restorers=line, name=f"{mode}.yaml"))
+        index = [r.name for r in suite.restorers].index("tere")
+        _, _, found = check_restorer(suite, index, "cuda", spotter_factory(suite, "cuda"))
+        assert any("takes no prompt" in f and "restorers[2].prompt" in f for f in found) is told, found
