@@ -42,8 +42,6 @@ SPOTTERS.add("predictions", "bench.spotters.predictions:PredictionsSpotter",
              "spotting results computed elsewhere (e.g. TESTR), from a JSON file")
 SPOTTERS.add("testr", "bench.spotters.testr:TESTRSpotter",
              "TESTR polygon model (mlpc-ucsd/TESTR checkout + weights), in its own environment via python:, GPU")
-SPOTTERS.add("testr", "bench.spotters.testr:TESTRSpotter",
-             "TESTR polygon model (mlpc-ucsd/TESTR checkout + weights), in its own environment via python:, GPU")
 
 DATASETS = Registry("data set kind", "tair_bench.datasets")
 DATASETS.add("satext-test", "bench.data.satext:SATextTest",
