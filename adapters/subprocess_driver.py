@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.io.hashing import file_sha256
 from bench.errors import AdapterError
 from bench.io.pyenv import HARNESS_PYTHON, ProbeResult, ProbeSpec, probe_problems, requirement_pins, run_probe
 from bench.io.images import read_image, write_png
@@ -52,6 +53,12 @@ from .base import Restorer
 
 PROMPT_MODES = ("file", "per_prompt", "per_image", "none")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def template_literal(value: object) -> str:
+    """``value`` as a literal part of a ``command`` template: braces doubled, so that
+    ``str.format`` (which fills the placeholders) leaves user text such as prompts intact."""
+    return str(value).replace("{", "{{").replace("}", "}}")
 
 
 def template_literal(value: object) -> str:
@@ -138,11 +145,16 @@ class SubprocessRestorer(Restorer):
         timeout_s: float | None = None,
         work_dir: str | None = None,
         python: str | None = None,
+        weights_identity: str = "sha256",
         scale: int = 4,
         device: str = "cpu",
         **args: Any,
     ):
         super().__init__(scale=scale, device=device, **args)
+        if weights_identity not in ("sha256", "stat"):
+            raise AdapterError(f"{self.display_name}: weights_identity '{weights_identity}' is not one of "
+                               f"('sha256', 'stat')")
+        self.weights_identity = weights_identity
         self.repo = Path(repo).expanduser() if repo else Path("")
         self.command = list(command) if command is not None else list(self.default_command)
         self.entry = entry
@@ -214,16 +226,22 @@ class SubprocessRestorer(Restorer):
         return self.probe().record()
 
     def version(self) -> str:
-        """Code version + repository commit + identity (name, size, mtime) of every
-        required model file, so new weights or a new checkout invalidate the cache."""
+        """Code version + repository commit + the sha256 of every required model file
+        (hashed once per file and remembered: :func:`bench.io.hashing.file_sha256`), so
+        new weights or a new checkout invalidate the cache. ``weights_identity: stat``
+        uses (name, size, mtime) instead, for checkpoints too large to hash even once."""
         h = hashlib.sha256()
         h.update(_git_head(self.repo).encode())
         for path, _ in self.required_files():
             p = self._resolve(path)
             for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
                 if f.is_file():
-                    st = f.stat()
-                    h.update(f"{f.relative_to(self.repo) if f.is_relative_to(self.repo) else f}|{st.st_size}|{int(st.st_mtime)}".encode())
+                    name = f.relative_to(self.repo) if f.is_relative_to(self.repo) else f
+                    if self.weights_identity == "stat":
+                        st = f.stat()
+                        h.update(f"{name}|{st.st_size}|{int(st.st_mtime)}".encode())
+                    else:
+                        h.update(f"{name}|sha256={file_sha256(f)}".encode())
         return f"{super().version()}+{h.hexdigest()[:16]}+env{self.probe().fingerprint()}"
 
     def config(self) -> dict:
