@@ -131,3 +131,35 @@ def test_not_a_run_folder_is_a_bench_error(tmp_path):
 
     with pytest.raises(BenchError, match="results.json"):
         write_report(tmp_path)
+
+
+def test_diff_highlight_survives_upper_casing_that_changes_length():
+    """'ß'.upper() is 'SS': the comparison is case-insensitive, so indices of the
+    upper-cased words must be mapped back to the original characters. 'Straße' read
+    as 'STRASSE' is the same word (no mark, the protocol upper-cases both); read as
+    'STRASE', one S is missing, so exactly the 'ß' is marked, and the 'e' after it
+    is not shifted into the mark."""
+    gt, pred = diff_markup("Straße", "STRASSE")
+    assert "<mark" not in str(gt) + str(pred)
+    gt, pred = diff_markup("Straße", "STRASE")
+    assert str(gt) == 'Stra<mark class="del">ß</mark>e' and str(pred) == "STRASE"
+    gt, pred = diff_markup("ßX", "SSY")
+    assert str(gt) == 'ß<mark class="del">X</mark>' and str(pred) == 'SS<mark class="ins">Y</mark>'
+
+
+def test_scatter_labels_do_not_overlap():
+    """Rows with (nearly) the same fidelity and text scores -- bicubic and LQ are often
+    identical -- get labels whose boxes do not overlap."""
+    from bench.report.plots import _figure, place_labels
+
+    fig = _figure(6.4, 4.4)
+    ax = fig.add_subplot()
+    points = [(25.277, 57.1), (25.277, 57.1), (25.28, 57.2), (25.312, 57.1), (27.4, 72.7)]
+    labels = ["LQ", "bicubic", "lanczos-long-name", "lanczos", "realesrgan"]
+    ax.scatter(*zip(*points))
+    fig.tight_layout()
+    texts = place_labels(ax, points, labels)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    assert [t.get_text() for t in texts] == labels
+    assert not [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]

@@ -89,3 +89,23 @@ def test_screenshot_is_written(page):
     result = _chromium(root, report.as_uri(), f"--screenshot={shot}")
     assert result.returncode == 0 and shot.is_file()
     assert shot.stat().st_size > 50_000  # a rendered page, not a blank one
+
+
+def test_row_names_stay_visible_while_the_table_scrolls(page, tmp_path):
+    """A copy of the report with a probe script squeezes the results table's scroll box
+    and scrolls it sideways: the row-name cell stays at the box's left edge (sticky),
+    where a plain cell would have moved out of view by the scrolled distance."""
+    _, report, _ = page
+    probe = report.with_name("probe.html")
+    script = ("<script>const box = document.querySelector('#main-table').parentElement;"
+              "box.style.width = '160px'; box.scrollLeft = 400;"
+              "const cell = document.querySelector('#main-table tbody td.name');"
+              "const moved = Math.round(cell.getBoundingClientRect().left - box.getBoundingClientRect().left);"
+              "document.title = 'probe ' + getComputedStyle(cell).position + ' ' + box.scrollLeft + ' ' + moved;"
+              "</script>")
+    probe.write_text(report.read_text().replace("</body>", script + "</body>"))
+    dom = _chromium(tmp_path, probe.as_uri(), "--dump-dom").stdout
+    m = re.search(r"<title>probe (\w+) (\d+) (-?\d+)</title>", dom)
+    assert m, dom[:500]
+    position, scrolled, moved = m.group(1), int(m.group(2)), int(m.group(3))
+    assert position == "sticky" and scrolled > 0 and abs(moved) <= 1

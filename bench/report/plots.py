@@ -53,6 +53,30 @@ def _num(v) -> Optional[float]:
     return f if math.isfinite(f) else None
 
 
+#: label offsets tried around a point, in points: nearest first, then further out
+_LABEL_OFFSETS = [(dx * r, dy * r) for r in (1, 2, 3, 4, 6) for dx, dy in
+                  ((6, 4), (6, -12), (-6, 4), (-6, -12), (0, 10), (0, -16), (12, -4), (-12, -4))]
+
+
+def place_labels(ax, points: Sequence[tuple[float, float]], labels: Sequence[str]) -> list:
+    """Annotate each point with its label at the first offset (:data:`_LABEL_OFFSETS`)
+    whose box overlaps no label placed before it (the last offset if none is free).
+    Returns the text artists. Greedy, in the given order: rows keep a stable layout."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed, boxes = [], []
+    for (x, y), label in zip(points, labels):
+        for i, (dx, dy) in enumerate(_LABEL_OFFSETS):
+            text = ax.annotate(label, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=9,
+                               ha="left" if dx >= 0 else "right")
+            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            if not any(box.overlaps(b) for b in boxes) or i == len(_LABEL_OFFSETS) - 1:
+                break
+            text.remove()
+        boxes.append(box)
+        placed.append(text)
+    return placed
+
+
 def fidelity_vs_text(doc: dict, x_metric: str, y_metric: str, path: Path) -> Optional[Path]:
     """Scatter of one fidelity metric against one text metric, one point per row,
     with 95% bootstrap intervals as error bars when results.json has them."""
@@ -71,7 +95,8 @@ def fidelity_vs_text(doc: dict, x_metric: str, y_metric: str, path: Path) -> Opt
         yerr = [[y - ye["low"]], [ye["high"] - y]] if ye.get("low") is not None else None
         marker = "s" if row in REFERENCE_COLORS else "o"
         ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt=marker, color=colors[row], capsize=3, label=row)
-        ax.annotate(row, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9)
+    fig.tight_layout()  # final axes geometry first: label boxes are measured in pixels
+    place_labels(ax, [(_num(doc["results"][r][x_metric]), _num(doc["results"][r][y_metric])) for r in rows], rows)
     better_x = doc.get("metrics", {}).get(x_metric, {}).get("higher_is_better")
     arrow = {True: " (higher is better)", False: " (lower is better)"}.get(better_x, "")
     ax.set_xlabel(f"{x_metric}{arrow}")
