@@ -41,7 +41,7 @@ import yaml
 from bench.errors import AdapterError
 from bench.upstream import PINNED_COMMITS
 
-from .subprocess_driver import SubprocessRestorer
+from .subprocess_driver import SubprocessRestorer, template_literal
 
 RUNNER = Path(__file__).with_name("runners") / "terediff_run.py"
 PROMPT_MODES = ("self", "fixed")
@@ -179,10 +179,11 @@ class TeReDiff(SubprocessRestorer):
         #: the harness prompt reaches TeReDiff only in 'fixed' mode
         self.accepts_prompt = prompt_mode == "fixed"
         kw.setdefault("command", [
-            "{python}", str(RUNNER), "--inputs", "{inputs}", "--outputs", "{outputs}",
+            "{python}", template_literal(RUNNER), "--inputs", "{inputs}", "--outputs", "{outputs}",
             "--prompts", "{prompts}", "--steps", "{steps}", "--seed", "{seed}", "--cfg", "{cfg}",
-            "--device", "{device}", "--config", config_file, "--config_testr", config_testr,
-            "--checkpoint", "{checkpoint}", "--prompt_mode", prompt_mode, "--prompt_style", prompt_style,
+            "--device", "{device}", f"--config={template_literal(config_file)}",
+            f"--config_testr={template_literal(config_testr)}", "--checkpoint={checkpoint}",
+            "--prompt_mode", prompt_mode, "--prompt_style", prompt_style,
             "--score_threshold", str(self.score_threshold),
         ])
         super().__init__(prompt_mode="file", **kw)
