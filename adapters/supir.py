@@ -69,7 +69,11 @@ class SUPIR(SubprocessRestorer):
     probe_imports: ClassVar[tuple[str, ...]] = (
         "torch", "torchvision", "numpy", "cv2", "PIL", "omegaconf", "safetensors", "fsspec", "einops",
         "kornia", "open_clip", "transformers", "pytorch_lightning", "k_diffusion", "diffusers", "scipy",
-        "packaging", "requests", "tqdm")  # held to the real code by tests/conformance/test_probe_imports.py
+        "packaging", "requests", "tqdm",
+        # imported in try/except (sgm/modules/diffusionmodules/model.py:11-18) but needed: the VAE's
+        # attn_type vanilla-xformers (options/SUPIR_v0.yaml:114) builds MemoryEfficientAttnBlock
+        # (model.py:295-297), which calls xformers.ops.memory_efficient_attention (model.py:246)
+        "xformers")  # held to the real code by tests/conformance/test_probe_imports.py
     #: the repository's own setup (upstream/SUPIR/README.md:26-29)
     env_setup: ClassVar[str] = ("conda create -n SUPIR python=3.8 -y && conda activate SUPIR && "
                                 "pip install --upgrade pip && pip install -r requirements.txt "

@@ -36,6 +36,9 @@ DRIVERS = [
 #: probed although not imported at load time, with the reason in the real code
 EXTRAS = {
     "SeeSR": {"xformers"},  # test_seesr.py:92-97 raises ValueError without it; main() enables it (:146)
+    # SUPIR_v0.yaml:114 attn_type vanilla-xformers -> MemoryEfficientAttnBlock (sgm/.../model.py:295-297)
+    # calls xformers.ops (model.py:246); its import is try/except-guarded (model.py:11-18)
+    "SUPIR": {"xformers"},
 }
 
 

@@ -434,6 +434,24 @@ def test_supir_preflight_says_gpu_only_on_cpu(root):
     assert not [p for p in SUPIR(repo=str(root), device="cuda:0").preflight() if ": device " in p]
 
 
+def test_supir_vae_needs_xformers_so_preflight_probes_it(root):
+    """The options file builds the VAE with attn_type vanilla-xformers, which make_attn turns
+    into MemoryEfficientAttnBlock, whose attention calls xformers.ops; the import of xformers
+    is guarded, so only the environment probe can catch its absence before a run."""
+    from omegaconf import OmegaConf
+
+    model_py = root / "sgm/modules/diffusionmodules/model.py"
+    ddconfig = OmegaConf.load(root / ck.OPTIONS).model.params.first_stage_config.params.ddconfig
+    assert ddconfig.attn_type == "vanilla-xformers"
+    make_attn = ast.unparse(realcode.find_def(model_py, "make_attn"))
+    assert "elif attn_type == 'vanilla-xformers':" in make_attn and "return MemoryEfficientAttnBlock(" in make_attn
+    block = ast.unparse(realcode.find_def(model_py, "MemoryEfficientAttnBlock.attention"))
+    assert "xformers.ops.memory_efficient_attention(" in block
+    guarded = [n for n in ast.parse(model_py.read_text()).body if isinstance(n, ast.Try)]
+    assert any("import xformers" in ast.unparse(t) for t in guarded)
+    assert "xformers" in SUPIR.probe_imports
+
+
 def test_supir_settings_enter_config(root):
     """Steps, seed, cfg, preset, each sampling value, sign, captioner and the upstream
     commit are in config() (hence in the cache key and results.json)."""
