@@ -84,8 +84,8 @@ RECIPES: dict[str, Recipe] = {
         neg_prompt="low quality, blurry, low-resolution, noisy, unsharp, weird textures", noise_aug=None,
         configs=("configs/inference/cldm.yaml", "configs/inference/bsrnet.yaml", "configs/inference/diffusion.yaml"),
         weights=(("weights/BSRNet.pth", "https://github.com/cszn/KAIR/releases/download/v1.0/BSRNet.pth"),
-                 ("weights/v2-1_512-ema-pruned.ckpt", "https://huggingface.co/stabilityai/"
-                  "stable-diffusion-2-1-base/resolve/main/v2-1_512-ema-pruned.ckpt"),
+                 ("weights/v2-1_512-ema-pruned.ckpt", ("https://huggingface.co/stabilityai/"
+                                                      "stable-diffusion-2-1-base/resolve/main/v2-1_512-ema-pruned.ckpt")),
                  ("weights/v2.pth", f"{_HF}/v2.pth"))),
     # README.md:165-173 (cfg 8, noise_aug 0); the rest inference.py's defaults:
     # sampler :91, steps :113, pos/neg prompt :175/:184, precision :283

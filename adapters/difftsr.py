@@ -57,8 +57,8 @@ FILES: tuple[tuple[str, str], ...] = (
     ("model/DiffTSR_config.yaml", _CODE),                      # inference_DiffTSR.py:9, 11
     ("ckpt/DiffTSR.ckpt", f"DiffTSR.ckpt: {_CKPT}"),           # inference_DiffTSR.py:10, 13; DiffTSR.py:50
     ("model/TDM/utils/benchmark.txt", _CODE),                  # text_prediction.py:15, 24; TDM/utils/util.py:11
-    ("ckpt/transocr.pth", f"transocr.pth (the text predictor's TransOCR weights, "
-                          f"model/TDM/models/text_prediction.py:16, 27): {_CKPT}"),
+    ("ckpt/transocr.pth", (f"transocr.pth (the text predictor's TransOCR weights, "
+                           f"model/TDM/models/text_prediction.py:16, 27): {_CKPT}")),
 )
 
 

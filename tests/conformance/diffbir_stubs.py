@@ -183,7 +183,7 @@ def real_diffbir(root: Path, checkout: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.syspath_prepend(str(checkout))
     monkeypatch.chdir(checkout)
     try:
-        import diffbir.utils.common as common
+        from diffbir.utils import common
 
         def no_download(url, dst, *a, **k):
             raise AssertionError(f"the loop would download {url} to {dst}: a file preflight does not list")

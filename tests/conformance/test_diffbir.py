@@ -67,7 +67,7 @@ def _readme_commands(root: Path) -> dict[str, list[str]]:
     """The README's ``inference.py --task sr`` commands, per ``--version``."""
     text = (root / "README.md").read_text(encoding="utf-8")
     out = {}
-    for block in re.findall(r"python -u inference\.py \\\n(.*?)(?:\n\n|\n```)", text, flags=re.S):
+    for block in re.findall(r"python -u inference\.py \\\n(.*?)(?:\n\n|\n```)", text, flags=re.DOTALL):
         argv = shlex.split(block.replace("\\\n", " "))
         flags = dict(zip(argv[::2], argv[1::2]))
         if flags.get("--task") == "sr" and "--version" in flags:
@@ -164,9 +164,8 @@ def test_diffbir_v21_uses_repo_v21_defaults(upstream, tmp_path, monkeypatch):
 
 def test_diffbir_device_is_one_the_script_accepts(upstream):
     """``--device`` choices come from the real parser (inference.py:279-281); others are refused early."""
-    from bench.errors import AdapterError
-
     from adapters.diffbir import DEVICES
+    from bench.errors import AdapterError
 
     src = (upstream("DiffBIR") / "inference.py").read_text(encoding="utf-8")
     call = next(n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call)

@@ -21,8 +21,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from adapters.realesrgan import (OFFICIAL_DENOISE_STRENGTH, RealESRGAN, RRDBNet, SRVGGNetCompact, WDN_URL,
-                                 dni_blend, load_dni_network, read_state_dict)
+from adapters.realesrgan import (
+    OFFICIAL_DENOISE_STRENGTH,
+    WDN_URL,
+    RealESRGAN,
+    RRDBNet,
+    SRVGGNetCompact,
+    dni_blend,
+    load_dni_network,
+    read_state_dict,
+)
 from bench.errors import AdapterError
 
 X4V3 = "realesr-general-x4v3"
@@ -230,7 +238,7 @@ def test_realesrgan_preflight_requires_wdn_when_strength_not_one(official_cli, t
 
 def test_realesrgan_version_and_config_carry_the_blend(tmp_path):
     """The strength and the wdn file's hash enter version(); config() records the strength."""
-    pa, pb = _tiny_srvgg_files(tmp_path)
+    pa, _ = _tiny_srvgg_files(tmp_path)  # the wdn twin lies beside pa, where the adapter finds it
     v_half = RealESRGAN(model=X4V3, weights=str(pa)).version()
     v_one = RealESRGAN(model=X4V3, weights=str(pa), denoise_strength=1).version()
     assert "dni=0.5" in v_half and "wdn_sha256=" in v_half and "dni" not in v_one
