@@ -261,7 +261,10 @@ def load_models(cfg, args: argparse.Namespace, device):
 
 def problems(cfg, args: argparse.Namespace) -> list:
     """What would stop a real run before any model is loaded: missing files, a CPU device."""
-    found = [f"{key}: {Path(path).resolve()} not found -- download it (TAIR download_weights.sh, README 'Demo Script')"
+    fixes = {CHECKPOINT_KEY: "give the released terediff_stage3.pt (TAIR README 'Demo Script') as --checkpoint",
+             "exp_args.testr_ckpt_dir": "download it (TAIR README 'Download Pretrained Weights') or empty the key",
+             "--config_testr": "it is part of the TAIR checkout (testr/configs/TESTR/)"}
+    found = [f"{key}: {Path(path).resolve()} not found -- {fixes.get(key, 'download it (TAIR download_weights.sh)')}"
              for key, path in opened_files(cfg, args).items() if not Path(path).is_file()]
     if not str(args.device).startswith("cuda"):
         found.append(f"device {args.device!r}: TeReDiff's TESTR head runs MSDeformAttn, which has no CPU implementation "
