@@ -64,6 +64,8 @@ class PromptSource:
 
 
 class NoPrompt(PromptSource):
+    """No prompt (None): the restorer runs unconditioned."""
+
     name = "none"
 
     def prompt(self, sample: Sample, lq_image: np.ndarray) -> tuple[str | None, dict]:
@@ -84,7 +86,9 @@ class _Templated(PromptSource):
 
 
 class OraclePrompt(_Templated):
-    """Ground-truth words in annotation order, ``###`` (don't care) left out."""
+    """Ground-truth words (``###`` left out): an upper bound only, it leaks the answer.
+
+    The words are in annotation order."""
 
     name = "oracle"
 
@@ -179,6 +183,8 @@ class CaptionPrompt(PromptSource):
 
 
 _TYPES = {"none": NoPrompt, "oracle": OraclePrompt, "spotted": SpottedPrompt, "caption": CaptionPrompt}
+#: prompt source name -> class; each class's first docstring line is its summary in ``bench list``
+PROMPT_SOURCE_TYPES = _TYPES
 
 
 def make_prompt_source(spec: dict | None) -> PromptSource:

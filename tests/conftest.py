@@ -33,6 +33,18 @@ def no_network(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session")
+def venv_python(tmp_path_factory) -> str:
+    """A real second interpreter: a fresh virtual environment with no third-party package
+    (``python -m venv --without-pip``), for the ``python:`` tests."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("env") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    return str(root / "bin" / "python")
+
+
 @pytest.fixture()
 def blob_spotter():
     """Register the fast fake spotter (tests/fakes.py) as 'blob'."""

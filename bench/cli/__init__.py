@@ -50,6 +50,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         for line in exc.problems if isinstance(exc, SuiteError) else [str(exc)]:  # a suite's errors: one line each
             print(f"error: {line}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `bench list | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("interrupted: completed stage outputs are cached; re-run the same command to resume", file=sys.stderr)
         return 130

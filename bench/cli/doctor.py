@@ -15,8 +15,8 @@ _MARK = {"ok": "ok  ", "info": "    ", "warn": "WARN", "FAIL": "FAIL"}
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``doctor``."""
-    d = sub.add_parser("doctor", help="check everything a suite needs (repositories, environments, weights, data) "
-                                      "and say how to fix what is missing; exit 0 only when all can run")
+    d = sub.add_parser("doctor", help="before a run: check a suite's repositories, environments, weights and "
+                                      "data, with the fix for each problem (exit 0 only when all can run)")
     d.add_argument("suite", help="suite YAML file")
     d.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="the device the run will use (auto: cuda when torch sees a GPU); CUDA visibility is "

@@ -1,4 +1,4 @@
-"""``bench validate SUITE`` and ``bench list``: check a suite file, list the components."""
+"""``bench validate SUITE`` and ``bench list [KIND]``: check a suite file, list the components."""
 
 from __future__ import annotations
 
@@ -14,29 +14,21 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_list(args) -> int:
-    from bench.components import DATASETS, PROMPT_SOURCES, RESTORERS, SPOTTERS, preset_names
-    from bench.imagemetrics import list_metrics
+    from bench.cli.listing import KINDS, ROWS, format_rows
 
-    def section(title, rows):
-        print(f"{title}:")
-        for name, summary in rows:
-            print(f"  {name:<18} {summary}")
-
-    section("data sets", [(e.name, e.summary) for e in DATASETS.entries()])
-    section("degradations", [("provided", "the data set's own LQ images")] +
-            [(n, "seeded preset (bench.degrade.presets)") for n in preset_names()])
-    section("restorers", [(e.name, e.summary) for e in RESTORERS.entries()])
-    section("spotters", [(e.name, e.summary) for e in SPOTTERS.entries()])
-    section("image metrics", [(n, f"[{mode}] {s}") for n, mode, s in list_metrics()])
-    section("prompt sources", [(p, "") for p in PROMPT_SOURCES])
+    kinds = [args.kind] if args.kind else list(KINDS)
+    print("\n\n".join(format_rows(k, ROWS[k]()) for k in kinds))
     return 0
-
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``validate`` and ``list``."""
-    v = sub.add_parser("validate", help="check a suite file without running it")
+    from bench.cli.listing import KINDS, parse_kind
+
+    v = sub.add_parser("validate", help="check a suite file without running it (every error, one line each)")
     v.add_argument("suite", help="suite YAML file")
     v.set_defaults(handler=_cmd_validate)
-    ls = sub.add_parser("list", help="list data sets, degradations, restorers, spotters and metrics")
+    ls = sub.add_parser("list", help="list the components a suite can name and whether each can run here")
+    ls.add_argument("kind", nargs="?", type=parse_kind, metavar="KIND",
+                    help=f"only this kind: {', '.join(KINDS)} (default: all)")
     ls.set_defaults(handler=_cmd_list)

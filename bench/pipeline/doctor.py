@@ -18,13 +18,14 @@ A suite is ready when no finding is a failure.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from bench.errors import BenchError, SuiteError
 from bench.io.checkout import inspect_checkout
-from bench.io.pyenv import pin_mismatches, requirement_pins
+from bench.io.pyenv import pin_mismatches, requirement_pins, run_probe
 from bench.upstream import PINNED_COMMITS
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
@@ -150,7 +151,7 @@ def _plan(restorer) -> str:
         argv = [part.format(**values) for part in restorer.command]
     except (KeyError, IndexError):
         argv = list(restorer.command)
-    return f"{' '.join(argv)} (cwd {restorer.repo})"
+    return f"{shlex.join(argv)}  (cwd {restorer.repo})"
 
 
 def _report_environment(report: DoctorReport, name: str, component) -> None:
@@ -159,8 +160,8 @@ def _report_environment(report: DoctorReport, name: str, component) -> None:
     if not env or "error" in env:
         return
     torch = env.get("torch") or {}
-    probe = getattr(component, "probe", None)
-    result = probe() if callable(probe) else None
+    spec = getattr(component, "probe_spec", None)
+    result = run_probe(spec()) if callable(spec) else None  # memoised: the probe preflight ran
     cuda = ""
     if result is not None and result.torch is not None and "error" not in result.torch:
         seen = result.torch.get("devices") or []
@@ -182,6 +183,12 @@ def _report_repo(report: DoctorReport, name: str, repo: Optional[str], upstream:
     path = getattr(component, "repo", None) or Path(str(repo)).expanduser()
     state = inspect_checkout(path)
     pinned = PINNED_COMMITS.get(upstream) if upstream else None
+    if state.commit is None and state.reason == "no such folder":  # already a failure of preflight
+        url = getattr(component, "repo_url", "") or (f"https://{pinned[0]}" if pinned else "")
+        if pinned and url:
+            report.add(name, INFO, f"repository {path}: get the tested revision with: git clone {url} {path} "
+                                   f"&& git -C {path} checkout {pinned[1]}")
+        return
     if state.commit is None:
         tail = f"; tair-bench is tested at {pinned[0]} {pinned[1]}" if pinned else ""
         report.add(name, WARN, f"repository {path}: {state.reason}, so its commit is unknown{tail}")
