@@ -74,7 +74,10 @@ def _component_status(registry, name: str, build: Callable) -> tuple[str, str]:
     except Exception as exc:  # a broken plugin is listed with its reason, not fatal
         return "needs", f"cannot import {registry.get(name).target}: {exc}"
     if getattr(cls, "accepts_python", False):
-        url = getattr(cls, "repo_url", "")
+        from bench.upstream import PINNED_COMMITS
+
+        pinned = PINNED_COMMITS.get(getattr(cls, "upstream", "") or "")
+        url = getattr(cls, "repo_url", "") or (f"https://{pinned[0]}" if pinned else "")
         code = f"a checkout of {url}" if url else "your command (args.command)"
         return "needs", (f"{code} and its environment: set args.repo and python: in the suite "
                          f"(`bench doctor SUITE` checks both)")

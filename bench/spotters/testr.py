@@ -163,6 +163,9 @@ class TESTRSpotter(Spotter):
     version_id: ClassVar[str] = "bench.spotters.testr.TESTRSpotter"
     code_version: ClassVar[str] = "1"
     accepts_python: ClassVar[bool] = True
+    #: PINNED_COMMITS key and where to get the code (``bench doctor`` compares the checkout with the pin)
+    upstream: ClassVar[str] = "TESTR"
+    repo_url: ClassVar[str] = "https://github.com/mlpc-ucsd/TESTR"
 
     def __init__(self, min_score: float = 0.5, device: str = "cpu", repo: str = "", config: str = DEFAULT_CONFIG,
                  weights: str = "", python: Optional[str] = None, inference_th: Optional[float] = None,
