@@ -136,3 +136,27 @@ def test_weights_fetch_offline_refuses_without_network(tmp_path, monkeypatch, ca
     assert main(["weights", "fetch", "alexnet"]) == 2
     assert "offline mode" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_validate_goes_on_inside_one_mapping(tmp_path, capsys):
+    """Two unknown keys of one mapping, a wrong adapter and a wrong prompt source of one
+    restorer, and a missing required key: each is its own line."""
+    p = tmp_path / "many.yaml"
+    p.write_text(textwrap.dedent("""
+        version: 1
+        name: many
+        dataset: {kind: satext-test, path: data}
+        degradation: {kind: preset, preset: level2}
+        restorers:
+          - {adapter: lanczso, prompt: {source: oracel}}
+        spotter: {name: rapidocr, min_scor: 0.5, arg: {}}
+    """).replace("name: many\n", ""))
+    assert main(["validate", str(p)]) == 2
+    err = capsys.readouterr().err
+    for expected in ("name: required key is missing",
+                     "restorers[0].adapter: unknown adapter 'lanczso' -- did you mean 'lanczos'?",
+                     "restorers[0].prompt.source: unknown prompt source 'oracel' -- did you mean 'oracle'?",
+                     "spotter.min_scor: unknown key -- did you mean 'min_score'?",
+                     "spotter.arg: unknown key -- did you mean 'args'?"):
+        assert f"error: {p}: {expected}" in err.splitlines(), expected
+    assert len(err.strip().splitlines()) == 5
