@@ -202,6 +202,16 @@ class TeReDiff(SubprocessRestorer):
     def required_files(self) -> list[tuple[str, str]]:
         return [(str(path), fix) for path, fix in self.opened_files().values()] + super().required_files()
 
+    def preflight(self) -> list[str]:
+        """The files and environment (base), and the CUDA device TESTR's op needs."""
+        problems = super().preflight()
+        if not str(self.device).startswith("cuda"):
+            problems.append(f"TeReDiff: device '{self.device}' -- every sampling step runs the TESTR head, whose "
+                            f"MSDeformAttn op has no CPU kernel (upstream/TAIR/testr/adet/layers/csrc/DeformAttn/"
+                            f"ms_deform_attn.h:38, called at testr/adet/layers/ms_deform_attn.py:23); "
+                            f"run with --device cuda on a GPU machine")
+        return problems
+
     def placeholders(self, work: Path) -> dict[str, str]:
         return {**super().placeholders(work), "checkpoint": str(self.checkpoint_path())}
 

@@ -508,3 +508,15 @@ def test_terediff_self_mode_refuses_a_suite_prompt(upstream, tmp_path, tiny_set,
         index = [r.name for r in suite.restorers].index("tere")
         _, _, found = check_restorer(suite, index, "cuda", spotter_factory(suite, "cuda"))
         assert any("takes no prompt" in f and "restorers[2].prompt" in f for f in found) is told, found
+
+
+def test_terediff_is_gpu_only(upstream):
+    """TESTR's MSDeformAttn is the compiled op (testr/adet/layers/ms_deform_attn.py imports
+    ``_C`` and calls ``_C.ms_deform_attn_forward``; its CPU branch raises, ms_deform_attn.h:38
+    in the full checkout), so preflight names it on a CPU device and not on CUDA."""
+    tair = upstream("TAIR")
+    src = (tair / "testr/adet/layers/ms_deform_attn.py").read_text()
+    assert "from testr.adet import _C" in src and "_C.ms_deform_attn_forward(" in src
+    note = [p for p in TeReDiff(repo=str(tair), device="cpu").preflight() if p.startswith("TeReDiff: device ")]
+    assert len(note) == 1 and "ms_deform_attn.h:38" in note[0] and "--device cuda" in note[0]
+    assert not [p for p in TeReDiff(repo=str(tair), device="cuda").preflight() if p.startswith("TeReDiff: device ")]
