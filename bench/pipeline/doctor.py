@@ -171,9 +171,19 @@ def _report_environment(report: DoctorReport, name: str, component) -> None:
     report.add(name, INFO, f"interpreter {env['python']}: Python {env.get('python_version')}{torch_text}")
     repo = getattr(component, "repo", None)
     if result is not None and repo is not None and str(repo) and Path(repo).is_dir():
-        for dist, pinned, have in pin_mismatches(result, requirement_pins(Path(repo))):
-            report.add(name, WARN, f"{env['python']} has {dist} {have or 'not installed'}, the repository pins "
-                                   f"{pinned} -- {env['python']} -m pip install '{dist}=={pinned}'")
+        pins = requirement_pins(Path(repo))
+        mismatches = pin_mismatches(result, pins)
+        absent = [dist for dist, _pinned, have in mismatches if have is None]
+        if absent:  # one line: the missing imports among them are already failures above
+            reqs = Path(repo) / "requirements.txt"
+            fix = f"{env['python']} -m pip install -r {reqs}" if reqs.is_file() else \
+                f"install them in that environment ({' '.join(f'{d}=={pins[d]}' for d in absent[:3])} ...)"
+            report.add(name, WARN, f"{len(absent)} of the repository's {len(pins)} pinned packages are not installed "
+                                   f"in {env['python']}: {', '.join(absent)} -- {fix}")
+        for dist, pinned, have in mismatches:
+            if have is not None:
+                report.add(name, WARN, f"{env['python']} has {dist} {have}, the repository pins {pinned} -- "
+                                       f"{env['python']} -m pip install '{dist}=={pinned}'")
 
 
 def _report_repo(report: DoctorReport, name: str, repo: Optional[str], upstream: str, component) -> None:
