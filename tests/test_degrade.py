@@ -164,9 +164,9 @@ def test_thread_count_does_not_change_output():
     before = cv2.getNumThreads()
     try:
         cv2.setNumThreads(1)
-        a = degrade_image(scene(1), "level3", 3, "t")
+        a = degrade_image(scene(1), "level3", 3, "t", backend="cv2")
         cv2.setNumThreads(2)
-        b = degrade_image(scene(1), "level3", 3, "t")
+        b = degrade_image(scene(1), "level3", 3, "t", backend="cv2")
     finally:
         cv2.setNumThreads(before)
     assert a.tobytes() == b.tobytes()

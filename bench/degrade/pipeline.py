@@ -5,21 +5,31 @@ blur -> random resize (up/down/keep) -> Gaussian or Poisson noise -> JPEG ->
 second blur (with probability) -> resize (relative to the target LQ size) -> noise ->
 then 50/50: [resize to target + sinc] -> JPEG, or JPEG -> [resize to target + sinc].
 
+Two backends run the same drawn plan:
+
+* ``torch`` (the default): Real-ESRGAN's operations one for one, torch
+  ``F.interpolate``, DiffJPEG's float JPEG, BasicSR's noise
+  (:mod:`bench.degrade.torch_backend`); equal to the original within 1e-5 before the
+  final rounding (``tests/conformance/test_degrade_torch.py``).
+* ``cv2``: a faster approximation with NumPy/OpenCV (:mod:`bench.degrade.ops`):
+  OpenCV resampling (size-ratio pixel mapping), a real libjpeg JPEG at an integer
+  quality of the 8-bit image.
+
 Differences from the original, all deliberate:
 
-* NumPy/OpenCV instead of torch (see :mod:`bench.degrade.ops` for each operation),
-  JPEG at an integer quality of the 8-bit image instead of a differentiable JPEG.
-* No unsharp masking of the HQ image first (Real-ESRGAN sharpens its training target
-  before degrading it; a benchmark degrades the reference it scores against).
+* No unsharp masking of the HQ image first unless asked (``usm_sharpen``, torch
+  only): Real-ESRGAN sharpens its training target before degrading it; a benchmark
+  degrades the reference it scores against.
 * All randomness comes from :func:`image_rng` (seed, image id), split into
   independent streams (:mod:`bench.degrade.plan`), never from global state: an image's
   LQ does not depend on call order, process or worker count.
 
 Determinism: same inputs give bit-identical output with the same NumPy and OpenCV
-builds on the same CPU family. NumPy's ``Generator`` streams are stable across
-platforms; OpenCV's SIMD paths may in principle differ in the last float bit between
-CPU types, which could flip a rare 8-bit rounding. Bump :data:`DEGRADE_VERSION`
-whenever a change alters outputs: it enters cache keys.
+(or torch) builds on the same CPU family. NumPy's ``Generator`` streams are stable
+across platforms; OpenCV's and torch's SIMD paths may in principle differ in the last
+float bit between CPU types, which could flip a rare 8-bit rounding. The backend and
+its library version (:func:`backend_version`) enter the degrade stage's cache key;
+bump :data:`DEGRADE_VERSION` whenever a change alters outputs: it enters cache keys.
 """
 
 from __future__ import annotations
@@ -36,7 +46,14 @@ from .plan import OrderPlan, Plan, draw_plan, split_streams
 from .presets import PRESETS, DegradationParams
 
 #: Version of the degradation outputs; bump when any output could change.
-DEGRADE_VERSION = "1"
+DEGRADE_VERSION = "2"
+#: The degradation backends and what each runs (for ``bench list``).
+BACKEND_SUMMARIES = {
+    "torch": "Real-ESRGAN's own operations: torch resize, DiffJPEG, BasicSR noise (the default)",
+    "cv2": "faster NumPy/OpenCV approximation: OpenCV resize, libjpeg at an integer quality",
+}
+BACKENDS = tuple(BACKEND_SUMMARIES)
+DEFAULT_BACKEND = "torch"
 
 
 def image_rng(seed: int, image_id: str) -> np.random.Generator:
@@ -58,6 +75,25 @@ def get_preset(name: str) -> DegradationParams:
         known = ", ".join(sorted(PRESETS))
         raise BenchError(f"unknown degradation preset '{name}'{did_you_mean(name, PRESETS)} (known: {known})")
     return PRESETS[name]
+
+
+def get_backend(name: str) -> str:
+    """``name`` if it is one of :data:`BACKENDS`; else a did-you-mean error."""
+    if name not in BACKENDS:
+        raise BenchError(f"unknown degradation backend '{name}'{did_you_mean(name, BACKENDS)} "
+                         f"(known: {', '.join(BACKENDS)})")
+    return name
+
+
+def backend_version(name: str) -> str:
+    """The library build a backend's outputs depend on (enters the degrade cache key)."""
+    if get_backend(name) == "torch":
+        import torch
+
+        return f"torch {torch.__version__}"
+    import cv2
+
+    return f"opencv {cv2.__version__}"
 
 
 def _jsonable(value):
@@ -122,17 +158,32 @@ def apply_plan(hq: np.ndarray, plan: Plan, noise: dict[str, np.random.Generator]
     return ops.to_uint8(img)
 
 
-def degrade_image(hq: np.ndarray, preset: str, seed: int, image_id: str, scale: int = 4) -> np.ndarray:
+def degrade_image(hq: np.ndarray, preset: str, seed: int, image_id: str, scale: int = 4, *,
+                  backend: str = DEFAULT_BACKEND, usm_sharpen: bool = False) -> np.ndarray:
     """Degrade ``hq`` ((H, W, 3) uint8 RGB) with ``preset``; return the (H/scale, W/scale, 3) LQ.
 
-    Deterministic in (``hq``, ``preset``, ``seed``, ``image_id``, ``scale``): every
-    random draw comes from :func:`image_rng` ``(seed, image_id)``.
+    Deterministic in (``hq``, ``preset``, ``seed``, ``image_id``, ``scale``,
+    ``backend``, ``usm_sharpen``): every random draw comes from :func:`image_rng`
+    ``(seed, image_id)``, the same draws for both backends. ``usm_sharpen`` (torch
+    only) sharpens the HQ image first, as Real-ESRGAN's training does.
     """
     params = get_preset(preset)
+    get_backend(backend)
     _check_input(hq, scale, image_id)
+    if usm_sharpen and backend != "torch":
+        raise BenchError(f"USM sharpening is done by the torch backend only, not '{backend}': "
+                         f"set degradation.backend: torch, or usm_sharpen: false")
     streams = split_streams(image_rng(seed, image_id))
     plan = draw_plan(params, streams)
-    return apply_plan(hq, plan, streams, int(scale))
+    if backend == "cv2":
+        return apply_plan(hq, plan, streams, int(scale))
+    from . import torch_backend
+
+    try:
+        return torch_backend.apply_plan(hq, plan, streams, int(scale), usm_sharpen=usm_sharpen)
+    except ValueError as exc:
+        raise DataError(f"image '{image_id}': {exc}; use a larger image, or degradation.backend: cv2 "
+                        f"(OpenCV's reflect-101 border works at any size)") from exc
 
 
 def degradation_plan(preset: str, seed: int, image_id: str) -> dict:

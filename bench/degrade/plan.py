@@ -36,7 +36,8 @@ class OrderPlan:
     noise: str  # "gaussian" (level = sigma, 0..255 units) or "poisson" (level = scale)
     gray_noise: bool
     noise_level: float
-    jpeg_quality: int
+    jpeg_quality: int  # the cv2 backend's integer quality
+    jpeg_quality_float: float  # the torch backend's continuous quality (DiffJPEG), same uniform
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Plan:
                 "gray_noise": o.gray_noise,
                 "noise_level": o.noise_level,
                 "jpeg_quality": o.jpeg_quality,
+                "jpeg_quality_float": o.jpeg_quality_float,
             }
 
         return {
@@ -110,6 +112,8 @@ def _draw_order(
     level = _lerp(p.gaussian_sigma if gaussian else p.poisson_scale, u_level)
     lo_q, hi_q = p.jpeg_quality
     quality = hi_q - int(u_q * (hi_q - lo_q + 1))  # uniform over lo..hi; u -> 1: low quality
+    # continuous, uniform on [lo, hi] as Real-ESRGAN's uniform_(*jpeg_range) (realesrgan_model.py:107, 152)
+    quality_float = hi_q - u_q * (hi_q - lo_q)
     return OrderPlan(
         kernel=kernel,
         kernel_info=info,
@@ -119,6 +123,7 @@ def _draw_order(
         gray_noise=bool(u_gray < p.gray_noise_prob),
         noise_level=level,
         jpeg_quality=quality,
+        jpeg_quality_float=float(quality_float),
     )
 
 
