@@ -61,12 +61,6 @@ def template_literal(value: object) -> str:
     return str(value).replace("{", "{{").replace("}", "}}")
 
 
-def template_literal(value: object) -> str:
-    """``value`` as a literal part of a ``command`` template: braces doubled, so that
-    ``str.format`` (which fills the placeholders) leaves user text such as prompts intact."""
-    return str(value).replace("{", "{{").replace("}", "}}")
-
-
 def safe_id(image_id: str) -> str:
     """A file-name-safe form of an image id (other characters become ``_``)."""
     return _SAFE_ID.sub("_", str(image_id)) or "_"
