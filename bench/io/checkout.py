@@ -29,7 +29,7 @@ class Checkout:
 
 
 def _git(path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=30)
+    return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True, timeout=30, check=False)
 
 
 def inspect_checkout(path: str | Path) -> Checkout:

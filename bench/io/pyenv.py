@@ -170,7 +170,7 @@ def run_probe(spec: ProbeSpec, timeout_s: float = DEFAULT_TIMEOUT_S) -> ProbeRes
         cwd = spec.cwd if spec.cwd and Path(spec.cwd).is_dir() else None
         try:
             proc = subprocess.run([exe, "-c", PROBE_SCRIPT, json.dumps(request)], cwd=cwd, capture_output=True,
-                                  text=True, timeout=timeout_s, env={**os.environ, **dict(spec.env)})
+                                  text=True, timeout=timeout_s, env={**os.environ, **dict(spec.env)}, check=False)
             result = _parse(spec, proc)
         except subprocess.TimeoutExpired:
             result = ProbeResult(spec, error=f"the probe did not finish within {timeout_s:.0f} s")
