@@ -22,6 +22,7 @@ _METRICS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
     "psnr": (f"{_P}.pixel:Psnr", "fr", "PSNR on RGB, pyiqa 'psnr' (as TAIR)", {}),
     "psnr_y": (f"{_P}.pixel:PsnrY", "fr", "PSNR on luma (pyiqa YIQ Y by default)", {}),
     "ssim": (f"{_P}.pixel:Ssim", "fr", "SSIM on RGB, pyiqa 'ssimc' (as TAIR)", {}),
+    "ssim_y": (f"{_P}.pixel:SsimY", "fr", "SSIM on luma, pyiqa 'ssim' (YIQ Y, rounded)", {}),
     "lpips": (f"{_P}.lpips_metric:Lpips", "fr", "LPIPS v0.1 AlexNet (lpips package)", {}),
     "dists": (f"{_P}.nets:Dists", "fr", "DISTS, pyiqa (VGG16)", {}),
     "niqe": (f"{_P}.nets:Niqe", "nr", "NIQE, pyiqa (no reference)", {}),
