@@ -49,7 +49,7 @@ USM_RADIUS, USM_WEIGHT, USM_THRESHOLD = 51, 0.5, 10
 
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """(H, W, 3) uint8 RGB -> (1, 3, H, W) float32 in [0, 1] (x / 255 in float32)."""
-    x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).unsqueeze(0)
+    x = torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).unsqueeze(0)  # a copy: writable
     return x.to(torch.float32) / 255.0
 
 
