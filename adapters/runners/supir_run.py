@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     from PIL import Image
     from SUPIR.util import PIL2Tensor, Tensor2PIL, convert_dtype, create_SUPIR_model
 
+    # SUPIR's public set-up calls, in test.py's order (upstream/SUPIR/test.py:62-69)
     model = create_SUPIR_model(options, SUPIR_sign=args.SUPIR_sign)
     if args.loading_half_params:
         model = model.half()
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     model.model.dtype = convert_dtype(args.diff_dtype)
     model = model.to(args.device)
     llava = None
-    if not args.no_llava:
+    if not args.no_llava:  # test.py:71-74, with the harness's --llava_device
         from CKPT_PTH import LLAVA_MODEL_PATH
         from llava.llava_agent import LLavaAgent
         llava = LLavaAgent(LLAVA_MODEL_PATH, device=args.llava_device or args.device,

@@ -134,7 +134,9 @@ def test_difftsr_config_keys_match_real_signatures(upstream):
     """Every ``params`` key of the real config is a parameter of its target's real ``__init__``."""
     root = upstream("DiffTSR")
     doc = yaml.safe_load((root / "model/DiffTSR_config.yaml").read_text(encoding="utf-8"))
-    for target, params in _targets(doc):
+    targets = _targets(doc)
+    assert targets, "no `target` found in model/DiffTSR_config.yaml: the loop below would check nothing"
+    for target, params in targets:
         path, cls = _class_file(root, target)
         accepted = signature(path, f"{cls}.__init__").parameters
         assert set(params) <= set(accepted), (target, set(params) - set(accepted))
