@@ -7,7 +7,7 @@ from typing import Optional
 
 from bench.records import HQ_ROW, ImageItem, LQ_ROW, REFERENCE_ROWS
 from bench.io.runfiles import mean_or_none
-from bench.pipeline.datachecks import data_checks, reading_results
+from bench.pipeline.datachecks import data_checks, reading_results, with_reading_counts
 
 #: text metrics whose headroom is reported for every restorer
 HEADROOM_METRICS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean")
@@ -99,7 +99,8 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
         if state.unavailable:
             for row in rows:
                 results[row][state.name] = None
-    for row, stats in reading_results(rows, items, getattr(comps, "detections", None) or {}, text_cfg).items():
+    reading, read_counts = reading_results(rows, items, getattr(comps, "detections", None) or {}, text_cfg)
+    for row, stats in reading.items():
         results[row].update(stats)
     doc = {
         "suite": {"name": suite.name, "hash": suite.content_hash(), "path": suite.path,
@@ -124,7 +125,8 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
         "n_images_per_metric": n_images,
         "headroom": _headroom(results, rows),
     }
-    return doc, _per_image_rows(rows, items, text, image_values), _text_details(rows, text, comps, crop)
+    per_image = with_reading_counts(_per_image_rows(rows, items, text, image_values), read_counts)
+    return doc, per_image, _text_details(rows, text, comps, crop)
 
 
 def _degradation_entry(suite) -> dict:

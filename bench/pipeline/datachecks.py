@@ -19,10 +19,10 @@ from collections.abc import Sequence
 
 from bench.data.base import SKIP_KINDS, SkippedRecord
 from bench.io.runfiles import has_text_scores
-from bench.records import ImageItem
+from bench.records import LQ_ROW, ImageItem
 from bench.textmetrics.config import TextEvalConfig
 from bench.textmetrics.gtcheck import GT_POLYGON_RULE, gt_check_counts, gt_text_counts
-from bench.textmetrics.readstats import reading_statistics
+from bench.textmetrics.readstats import reading_counts, statistics_from_counts
 
 
 def data_checks(items: Sequence[ImageItem], skipped: Sequence[SkippedRecord], compat: str) -> dict:
@@ -38,12 +38,28 @@ def data_checks(items: Sequence[ImageItem], skipped: Sequence[SkippedRecord], co
 
 
 def reading_results(rows: Sequence[str], items: Sequence[ImageItem], detections: dict,
-                    cfg: TextEvalConfig) -> dict[str, dict]:
-    """The ``read_*`` statistics per row, from the spot stage's ``{(image hash, id): detections}``."""
+                    cfg: TextEvalConfig) -> tuple[dict[str, dict], dict[str, dict[str, dict]]]:
+    """The ``read_*`` statistics per row and the per-image counts they are pooled from,
+    from the spot stage's ``{(image hash, id): detections}``."""
     per_row = {row: {it.id: detections[(it.outputs[row], it.id)] for it in items
                      if row in it.outputs and (it.outputs[row], it.id) in detections}
                for row in rows}
-    return reading_statistics(per_row, cfg)
+    counts = reading_counts(per_row, cfg)
+    stats = statistics_from_counts({row: list(c.values()) for row, c in counts.items()}, LQ_ROW in per_row)
+    return stats, counts
+
+
+def with_reading_counts(per_image: list[dict], counts: dict[str, dict[str, dict]]) -> list[dict]:
+    """Add each (image, row)'s reading counts to its per-image record (for ``bench merge``)."""
+    for rec in per_image:
+        rec.update(counts.get(rec["row"], {}).get(rec["image_id"], {}))
+    return per_image
+
+
+def reading_from_per_image(rows: Sequence[str], per_image: Sequence[dict]) -> dict[str, dict]:
+    """The ``read_*`` statistics re-pooled from per-image records (a merge of shards)."""
+    per_row = {row: [r for r in per_image if r["row"] == row and r.get("read_words") is not None] for row in rows}
+    return statistics_from_counts(per_row, LQ_ROW in rows)
 
 
 def _nonzero(counts: dict) -> str:
@@ -72,3 +88,18 @@ def summary_lines(doc: dict) -> list[str]:
     if any(skipped.values()):
         lines += [f"skipped records per kind: {_nonzero(skipped)}"]
     return lines
+
+
+def merge_gt_checks(entries: Sequence[dict | None]) -> dict | None:
+    """``data.gt_checks`` of several shards as one: every count summed (the shards hold
+    disjoint images), the rule and compat mode kept."""
+    entries = [e for e in entries if e]
+    if not entries:
+        return None
+
+    def add(values: list):
+        if isinstance(values[0], dict):
+            return {k: add([v[k] for v in values]) for k in values[0]}
+        return sum(values) if isinstance(values[0], int) else values[0]
+
+    return add(entries)

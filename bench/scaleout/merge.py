@@ -229,6 +229,13 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
             crop = crop_scores([p for pairs in crop_pairs for p in pairs])
             doc["results"][row].update(crop)
             merged_keys[row] |= set(crop)
+        if "read_n_images" in doc["results"][row]:  # text statistics: re-pooled from per-image counts
+            from bench.pipeline.datachecks import reading_from_per_image
+
+            reading = reading_from_per_image(rows, per_image)[row]
+            doc["results"][row].pop("read_lq_agreement_reason", None)
+            doc["results"][row].update(reading)
+            merged_keys[row] |= set(reading)
         for name in doc["n_images_per_metric"].get(row, {}):
             value, n = mean_or_none([r.get(name) for r in per_image if r["row"] == row and name in r])
             doc["results"][row][name] = value
@@ -252,6 +259,10 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
     _drop_unmerged(doc, merged_keys, notes)
     doc["headroom"] = _headroom(doc["results"], rows)
     doc["data"]["n_images"] = len(items)
+    if "gt_checks" in doc["data"]:  # per-image counts: summed over the shards' disjoint images
+        from bench.pipeline.datachecks import merge_gt_checks
+
+        doc["data"]["gt_checks"] = merge_gt_checks([s.doc["data"].get("gt_checks") for s in shards])
     doc["inputs"] = inputs_digest(items)
     doc.pop("shard", None)
     add_confidence_intervals(doc, per_image, details, n_resamples=doc["intervals"]["n_resamples"],

@@ -24,6 +24,7 @@ evaluated word (:func:`prediction_text`) is not empty. Per row:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -48,30 +49,55 @@ def agreement_counts(row_words: Sequence[str], ref_words: Sequence[str]) -> tupl
     return sum((a & b).values()), sum(a.values()), sum(b.values())
 
 
-def reading_statistics(per_row: Mapping[str, Mapping[str, Sequence[Detection]]], cfg: TextEvalConfig,
-                       reference: str = LQ_ROW) -> dict[str, dict]:
-    """``{row: {read_*: value, ...}}`` from ``{row: {image_id: detections}}`` (module doc).
-    A null ``read_lq_agreement`` comes with ``read_lq_agreement_reason``."""
+#: per (image, row) counts the statistics are pooled from (per_image.csv columns, so
+#: ``bench merge`` re-pools shards exactly); the two ``read_lq_*`` are absent for the LQ row
+COUNT_KEYS = ("read_words", "read_confidence_sum", "read_lq_common", "read_lq_words")
+
+
+def reading_counts(per_row: Mapping[str, Mapping[str, Sequence[Detection]]], cfg: TextEvalConfig,
+                   reference: str = LQ_ROW) -> dict[str, dict[str, dict]]:
+    """``{row: {image_id: counts}}`` from ``{row: {image_id: detections}}``: words read, the
+    sum of their scores and, against the ``reference`` row on the same image, ``|A & B|``
+    (``read_lq_common``) and ``|A| + |B|`` (``read_lq_words``)."""
     words = {row: {iid: words_read(d, cfg) for iid, d in images.items()} for row, images in per_row.items()}
-    ref = words.get(reference)
-    out: dict[str, dict] = {}
+    ref = words.get(reference, {})
+    out: dict[str, dict[str, dict]] = {}
     for row, images in words.items():
-        n = len(images)
-        scores = [s for ws in images.values() for _, s in ws]
+        out[row] = {}
+        for iid, ws in images.items():
+            entry = {"read_words": len(ws), "read_confidence_sum": math.fsum(sc for _, sc in ws)}
+            if row != reference and iid in ref:
+                inter, a, b = agreement_counts([w for w, _ in ws], [w for w, _ in ref[iid]])
+                entry.update(read_lq_common=inter, read_lq_words=a + b)
+            out[row][iid] = entry
+    return out
+
+
+def statistics_from_counts(per_row: Mapping[str, Sequence[Mapping]], has_reference: bool,
+                           reference: str = LQ_ROW) -> dict[str, dict]:
+    """``{row: {read_*: value}}`` from each row's per-image :data:`COUNT_KEYS` records (in
+    any order: the sums are exact). A null ``read_lq_agreement`` comes with its reason."""
+    out: dict[str, dict] = {}
+    for row, recs in per_row.items():
+        n = len(recs)
+        words = sum(int(r["read_words"]) for r in recs)
         entry: dict = {"read_n_images": n,
-                       "read_words_per_image": len(scores) / n if n else None,
-                       "read_mean_confidence": sum(scores) / len(scores) if scores else None}
-        if ref is None or row == reference:
-            entry["read_lq_agreement"] = None
-            entry["read_lq_agreement_reason"] = NO_LQ_REASON if ref is None else SAME_ROW_REASON
-        else:
-            common = [iid for iid in images if iid in ref]
-            inter = n_row = n_ref = 0
-            for iid in common:
-                i, a, b = agreement_counts([w for w, _ in images[iid]], [w for w, _ in ref[iid]])
-                inter, n_row, n_ref = inter + i, n_row + a, n_ref + b
-            entry["read_lq_agreement"] = 2 * inter / (n_row + n_ref) if n_row + n_ref else None
-            if entry["read_lq_agreement"] is None:
-                entry["read_lq_agreement_reason"] = NO_WORDS_REASON
+                       "read_words_per_image": words / n if n else None,
+                       "read_mean_confidence": math.fsum(r["read_confidence_sum"] for r in recs) / words
+                       if words else None}
+        common = [r for r in recs if r.get("read_lq_words") is not None]
+        total = sum(int(r["read_lq_words"]) for r in common)
+        entry["read_lq_agreement"] = 2 * sum(int(r["read_lq_common"]) for r in common) / total if total else None
+        if entry["read_lq_agreement"] is None:
+            entry["read_lq_agreement_reason"] = (NO_LQ_REASON if not has_reference else
+                                                 SAME_ROW_REASON if row == reference else NO_WORDS_REASON)
         out[row] = entry
     return out
+
+
+def reading_statistics(per_row: Mapping[str, Mapping[str, Sequence[Detection]]], cfg: TextEvalConfig,
+                       reference: str = LQ_ROW) -> dict[str, dict]:
+    """``{row: {read_*: value, ...}}`` from ``{row: {image_id: detections}}`` (module doc)."""
+    counts = reading_counts(per_row, cfg, reference)
+    return statistics_from_counts({row: list(c.values()) for row, c in counts.items()}, reference in per_row,
+                                  reference)
