@@ -13,6 +13,8 @@ Options (``dataset.options``):
   ``street/0001``), with coordinates in pixels **of the LQ image**; they are
   multiplied by ``degradation.scale`` into the frame of the restored images.
   Only annotated images have ``has_annotations=True``; text F1 is computed on those.
+  Every image, annotated or not, gets the text statistics of its readings
+  (:mod:`bench.textmetrics.readstats`); with no annotation at all text P/R/H are null.
 * ``recursive`` (bool, default true): also look in sub-folders.
 * ``tair_filter``: as for SA-Text full.
 """
