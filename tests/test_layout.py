@@ -9,7 +9,7 @@ below it, never one above):
 2. domain: text metrics, degradations, synthetic data, image metrics, spotters,
    restorer adapters, the component registries, the suite format, data sets,
    prompt sources
-3. scale-out plumbing: ``bench.scaleout.shard``, ``.executors``, ``.parallel``
+3. scale-out plumbing: ``bench.scaleout.shard``, ``.executors``, ``.pool``, ``.worker``
 4. the pipeline: ``bench.pipeline`` (preflight, stages, runner, aggregation)
 5. what reads finished runs: ``bench.report``, ``bench.scaleout.merge``
 6. the command line: ``bench.cli``, ``bench.__main__``
@@ -31,7 +31,8 @@ LAYERS = [
     ("bench.textmetrics", 2), ("bench.degrade", 2), ("bench.synth", 2), ("bench.imagemetrics", 2),
     ("bench.spotters", 2), ("adapters", 2), ("bench.components", 2), ("bench.suite", 2), ("bench.data", 2),
     ("bench.prompts", 2),
-    ("bench.scaleout.shard", 3), ("bench.scaleout.executors", 3), ("bench.scaleout.parallel", 3),
+    ("bench.scaleout.shard", 3), ("bench.scaleout.executors", 3), ("bench.scaleout.pool", 3),
+    ("bench.scaleout.worker", 3),
     ("bench.pipeline", 4),
     ("bench.report", 5), ("bench.scaleout.merge", 5),
     ("bench.cli", 6), ("bench.__main__", 6),
