@@ -150,25 +150,62 @@ def test_bench_run_on_messy_polygons_reports_counts_per_kind(tmp_path, blob_spot
     assert doc["results"]["HQ"]["det_n_gt"] == gt["instances"] - 4
 
 
-def _with_wrong_lq(tiny_set: Path, out: Path, bad_index: int = 1, size=(100, 100)) -> Path:
-    """The tiny SA-Text-test parquet (written through ``datasets``, its real features)
-    with record ``bad_index``'s lq_img_lv1 replaced by an image of the wrong size."""
+def _edited_set(tiny_set: Path, out: Path, edit) -> Path:
+    """The tiny SA-Text-test parquet rewritten through ``datasets`` (its real features),
+    images left encoded, with ``edit(row, index)`` applied to every row."""
     import datasets
 
-    ds = datasets.Dataset.from_parquet(str(tiny_set)).cast_column("lq_img_lv1", datasets.Image(decode=False))
-    buf = io.BytesIO()
-    Image.fromarray(picture(size)).save(buf, format="PNG")
-
-    def swap(row, idx):
-        if idx == bad_index:
-            row["lq_img_lv1"] = {"bytes": buf.getvalue(), "path": None}
-        return row
-
-    ds = ds.map(swap, with_indices=True).cast_column("lq_img_lv1", datasets.Image())
+    images = [c for c in ("hq_img", "lq_img_lv1", "lq_img_lv2", "lq_img_lv3")]
+    ds = datasets.Dataset.from_parquet(str(tiny_set))
+    for c in images:
+        ds = ds.cast_column(c, datasets.Image(decode=False))
+    ds = ds.map(edit, with_indices=True)
+    for c in images:
+        ds = ds.cast_column(c, datasets.Image())
     out.mkdir(parents=True)
     path = out / "test-00000-of-00001.parquet"
     ds.to_parquet(str(path))
     return path
+
+
+def _png(size) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(picture(size)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _with_wrong_lq(tiny_set: Path, out: Path, bad_index: int = 1, size=(100, 100)) -> Path:
+    """Record ``bad_index``'s lq_img_lv1 replaced by an image of the wrong size."""
+    def swap(row, idx):
+        if idx == bad_index:
+            row["lq_img_lv1"] = {"bytes": _png(size), "path": None}
+        return row
+
+    return _edited_set(tiny_set, out, swap)
+
+
+def test_parquet_messages_name_the_record_and_the_field(tiny_set, tmp_path):
+    """A record with no id, one whose hq_img bytes are not an image and one whose
+    transcription is not a string: each skipped with the record id (never a row
+    number as its id) and the field, and no memory address in the reason."""
+    def spoil(row, idx):
+        if idx == 0:
+            row["id"] = None
+        elif idx == 1:
+            row["hq_img"] = {"bytes": b"not an image", "path": None}
+        return row
+
+    from bench.suite import DegradationSpec
+
+    path = _edited_set(tiny_set, tmp_path / "data", spoil)
+    ds = open_dataset(DatasetSpec(kind="satext-test", path=str(path.parent)),
+                      DegradationSpec(kind="provided", level=1, scale=4))
+    assert [s.id for s in ds] == ["synth_0002"]
+    by_id = {s.record_id: s for s in ds.skipped}
+    assert set(by_id) == {"(no id)", "synth_0001"}
+    assert by_id["(no id)"].field == "id" and "position 0" in by_id["(no id)"].reason
+    assert by_id["synth_0001"].field == "hq_img" and by_id["synth_0001"].kind == "image"
+    assert "0x" not in by_id["synth_0001"].message() and "not a readable image" in by_id["synth_0001"].reason
 
 
 def test_one_wrong_size_provided_lq_is_that_records_problem(tiny_set, tmp_path, blob_spotter, capsys):

@@ -161,6 +161,11 @@ class SATextTest(DatasetSource):
                    if c not in ds.column_names]
         if missing:
             raise DataError(f"{where}: column(s) {', '.join(missing)} missing; found {', '.join(ds.column_names)}")
+        import datasets
+
+        for field in ("hq_img",) + ((lq_field,) if lq_field else ()):
+            if isinstance(ds.features.get(field), datasets.Image):  # decoded here, so a bad one names its field
+                ds = ds.cast_column(field, datasets.Image(decode=False))
         ids = ds.select_columns(["id"])
         for i in range(len(ds)):
             rid = ids[i]["id"]
