@@ -164,3 +164,20 @@ def test_data_command_parses_and_returns_status(offline, tmp_path, capsys):
     assert "no manifest.json" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         parser.parse_args(["data", "fetch", "satext-tset"])
+
+
+def test_a_run_never_downloads_the_data_set(offline, monkeypatch):
+    """Online too, a hub source without a local copy is a preflight problem naming
+    `bench data fetch` (the only command that downloads), and no hub request is made:
+    the offline fixture turns any HfApi.dataset_info call into a failure."""
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("HF_DATASETS_OFFLINE")
+    import datasets
+
+    def no_download(*a, **k):
+        raise AssertionError("bench run tried to download the data set")
+
+    monkeypatch.setattr(datasets, "load_dataset", no_download)
+    ds = open_dataset(DatasetSpec(kind="satext-test", source=HUB), DegradationSpec(kind="preset", preset="level2"))
+    [problem] = ds.preflight()
+    assert "python -m bench data fetch satext-test" in problem

@@ -96,10 +96,10 @@ class SATextTest(DatasetSource):
         repo = self.spec.source or HUB_ID
         if _in_hf_cache(repo):
             return []
-        if _hub_offline():
-            return [f"{repo} not found offline: run `python -m bench data fetch satext-test` on a "
-                    f"machine with internet, or set dataset.path to local parquet files"]
-        return _hub_reachable(repo)
+        # a run never downloads data: the copy comes from `bench data fetch` (or the HF cache)
+        return [f"{repo} not found offline (no copy by `bench data fetch`, not in the Hugging Face cache): "
+                f"run `python -m bench data fetch satext-test` on a machine with internet, or set "
+                f"dataset.path to local parquet files"]
 
     def _column_problems(self, files: list[str]) -> list[str]:
         """Required columns (and the chosen LQ level) missing from a parquet footer."""
@@ -144,10 +144,14 @@ class SATextTest(DatasetSource):
         datasets.disable_progress_bars()
         path = self._local_path()
         try:
-            if path is not None:
+            if path is None:  # the Hugging Face cache's copy, read from disk (never the network)
+                path = _hf_cache_snapshot(self.spec.source or HUB_ID)
+                if path is None:
+                    raise OSError("not in the Hugging Face cache")
+                files = _split_files(parquet_files(path), self.spec.split)
+            else:
                 files = parquet_files(path)
-                return datasets.load_dataset("parquet", data_files={self.spec.split: files}, split=self.spec.split)
-            return datasets.load_dataset(self.spec.source, split=self.spec.split)
+            return datasets.load_dataset("parquet", data_files={self.spec.split: files}, split=self.spec.split)
         except (OSError, ValueError, ConnectionError) as exc:
             raise DataError(f"{path or self.spec.source}: cannot load the data set ({type(exc).__name__}: {exc}); "
                             f"run `python -m bench data fetch satext-test` on a machine with internet, or set "
@@ -199,30 +203,23 @@ class SATextTest(DatasetSource):
             yield Sample(id=rid, hq=hq, lq=lq, instances=inst, has_annotations=True, source=str(where))
 
 
-def _hub_offline() -> bool:
-    from .fetch import hub_offline
-
-    return hub_offline()
-
-
-def _hub_reachable(repo_id: str) -> list[str]:
-    """One quick request (online mode only) so a missing network is a preflight problem,
-    not a failure after the spotter and restorers were built."""
+def _hf_cache_snapshot(repo_id: str) -> str | None:
+    """The folder of the Hugging Face cache's snapshot of data set ``repo_id``, or None.
+    ``local_files_only``: this never touches the network."""
     try:
-        from huggingface_hub import HfApi
+        from huggingface_hub import snapshot_download
 
-        HfApi().dataset_info(repo_id, timeout=10)
-    except Exception as exc:
-        return [f"{repo_id}: the Hugging Face hub is not reachable ({type(exc).__name__}: {str(exc)[:120]}) and "
-                f"there is no local copy: run `python -m bench data fetch satext-test` on a machine with "
-                f"internet and copy the folder, or set dataset.path to local parquet files"]
-    return []
+        return snapshot_download(repo_id, repo_type="dataset", local_files_only=True)
+    except Exception:
+        return None
 
 
 def _in_hf_cache(repo_id: str) -> bool:
-    try:
-        from huggingface_hub import scan_cache_dir
+    return _hf_cache_snapshot(repo_id) is not None
 
-        return any(r.repo_id == repo_id for r in scan_cache_dir().repos)
-    except Exception:
-        return False
+
+def _split_files(files: list[str], split: str) -> list[str]:
+    """The parquet files of one split in a hub snapshot (named ``<split>-*.parquet`` or
+    under a ``<split>/`` folder); all of them when none is named after a split."""
+    named = [f for f in files if os.path.basename(f).startswith(f"{split}-") or f"/{split}/" in f.replace(os.sep, "/")]
+    return named or files
