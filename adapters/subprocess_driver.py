@@ -85,6 +85,12 @@ def repo_context(repo: Path) -> Iterator[None]:
         sys.path[:] = old_path
 
 
+#: set for every upstream process: the Hugging Face libraries it uses read only local
+#: files, so a file preflight missed is an error there, never a silent download (a
+#: suite's ``env:`` may override them, on purpose)
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
 class SubprocessRestorer(Restorer):
     """Generic driver; subclasses set the class defaults for one repository.
 
@@ -317,7 +323,7 @@ class SubprocessRestorer(Restorer):
                                f"known: {sorted(values)}") from None
         try:
             proc = subprocess.run(argv, cwd=self.repo, capture_output=True, text=True, check=False,
-                                  env={**os.environ, **self.env}, timeout=self.timeout_s)
+                                  env={**os.environ, **OFFLINE_ENV, **self.env}, timeout=self.timeout_s)
         except FileNotFoundError as exc:
             raise AdapterError(f"{self.display_name}: cannot start {argv[0]!r} ({exc})") from None
         except subprocess.TimeoutExpired:

@@ -180,3 +180,28 @@ def test_checkpoint_version_uses_the_weights_hash_by_default(tmp_path, monkeypat
 
     assert version("sha256", "a", b"a" * 64) != version("sha256", "b", b"b" * 64)
     assert version("stat", "c", b"a" * 64) == version("stat", "d", b"b" * 64)
+
+
+def test_upstream_processes_run_with_the_hub_offline(tmp_path):
+    """The command sees HF_HUB_OFFLINE=1 and TRANSFORMERS_OFFLINE=1 even when the
+    harness's own environment does not set them."""
+    import json
+    import sys
+
+    import numpy as np
+
+    from adapters.subprocess_driver import SubprocessRestorer
+
+    script = tmp_path / "echo_env.py"
+    script.write_text(
+        "import json, os, sys, shutil, pathlib\n"
+        "inp, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])\n"
+        "for f in inp.glob('*.png'): shutil.copy(f, out / f.name)\n"
+        "pathlib.Path(sys.argv[3]).write_text(json.dumps({k: os.environ.get(k) for k in "
+        "('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE')}))\n")
+    seen = tmp_path / "env.json"
+    r = SubprocessRestorer(repo=str(tmp_path), command=[sys.executable, str(script), "{inputs}", "{outputs}",
+                                                        str(seen)], scale=1)
+    r.restore_batch([np.zeros((4, 4, 3), np.uint8)], ids=["a"])
+    env = json.loads(seen.read_text())
+    assert env == {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
