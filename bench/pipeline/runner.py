@@ -12,6 +12,7 @@ results ``bench merge`` (:mod:`bench.scaleout.merge`) combines.
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 import time
@@ -29,8 +30,10 @@ from bench.io.runfiles import SCHEMA
 from bench.pipeline.stages.recognize import recognition_on_crops
 from bench.records import REFERENCE_ROWS, ImageItem
 from bench.pipeline.stages.restore import RestoreStage
-from bench.pipeline.stages.score import score_image_metric, score_set_metric, score_text
+from bench.pipeline.stages.score import score_text
+from bench.pipeline.stages.score_jobs import score_stage
 from bench.scaleout.shard import SampleStream, ShardSpec
+from bench.scaleout.worker import release_memory
 from bench.pipeline.stages.spot import spot_stage
 from bench.suite import Suite
 from bench.pipeline.aggregate import aggregate
@@ -104,7 +107,7 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
         executor = make_executor(opts.executor, opts.workers, opts.ray_address, device)
         items = _run_stages(suite, comps, cache, opts, progress, stage_seconds, executor, stream)
         doc, per_image, details = _assemble(suite, comps, items, cache, device, stage_seconds, t_start,
-                                            stream, progress)
+                                            stream, progress, executor)
         doc["run"]["executor"] = {"name": executor.name, "workers": opts.workers, "ray_address": opts.ray_address}
         path = _write(doc, per_image, details, out_dir, stream)
         for finish in opts.finishers:  # e.g. the HTML report, while the cached images still exist
@@ -136,7 +139,10 @@ def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progre
 
             records = restore_remote(executor, name, restorer, prompt_source, cache, items, progress)
         else:
-            records = RestoreStage(name, restorer, prompt_source, cache).run(items, progress)
+            # the stage loads a copy: its model is freed when the stage ends (one model in memory at
+            # a time); the suite's restorer object stays unloaded for the results' config and version
+            records = RestoreStage(name, copy.copy(restorer), prompt_source, cache).run(items, progress)
+            release_memory()
         comps.restore_records[name] = records
         _timed(stage_seconds, f"restore:{name}", t0)
     t0 = time.perf_counter()
@@ -149,7 +155,7 @@ def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progre
 
 def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Cache, device: str,
               stage_seconds: dict, t_start: float, stream: SampleStream,
-              progress: Progress) -> tuple[dict, list[dict], list[dict]]:
+              progress: Progress, executor) -> tuple[dict, list[dict], list[dict]]:
     from bench.textmetrics import TextEvalConfig
 
     rows = [r for r in REFERENCE_ROWS if any(r in it.outputs for it in items)] + list(comps.restorers)
@@ -158,19 +164,16 @@ def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Ca
     text_cfg = TextEvalConfig(compat=tm.compat, matching=tm.matching, confident_threshold=tm.confident_threshold)
     vocabulary = frozenset(stream.vocabulary)  # over all images of the set, also in a shard run
     text = score_text(items, rows, comps.detections, text_cfg, vocabulary)
-    image_values, set_values = {}, {}
-    for state in comps.metrics:
-        if state.unavailable:
-            continue
-        state.metric.load(device)
-        if state.metric.mode == "set":
-            set_values[state.name] = score_set_metric(state, items, rows, cache)
-        else:
-            image_values[state.name] = score_image_metric(state, items, rows, cache)
     _timed(stage_seconds, "score", t0)
+    # recognize before the image metrics: it reuses the spotter the spot stage left in each
+    # worker, which the metric workers then drop (one stage's models in memory at a time)
     t0 = time.perf_counter()
-    crop, crop_reason = recognition_on_crops(items, rows, comps.spotter, cache, progress)
+    crop, crop_reason = recognition_on_crops(items, rows, comps.spotter, comps.spotter_factory, cache, progress,
+                                             executor)
     _timed(stage_seconds, "recognize", t0)
+    t0 = time.perf_counter()
+    image_values, set_values = score_stage(comps.metrics, items, rows, cache, executor, progress, device)
+    _timed(stage_seconds, "score", t0)
     doc, per_image, details = aggregate(suite, comps, rows, items, text, image_values, set_values, text_cfg,
                                         crop, crop_reason)
     from bench.pipeline.intervals import add_confidence_intervals

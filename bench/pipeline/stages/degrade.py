@@ -100,7 +100,12 @@ def prepare_stage(samples: Iterable[Sample], cfg: PrepareConfig, workers: int, c
     if executor is None:
         from bench.scaleout.executors.local import LocalExecutor
 
-        executor = LocalExecutor(workers)
+        own = LocalExecutor(workers)
+        try:
+            yield from prepare_stage(samples, cfg, workers, cache, own)
+        finally:
+            own.close()
+        return
     jobs = ((s, cfg.degradation) for s in samples)
     for item, hit in executor.map_tasks(prepare_one, jobs, _init_worker, (cfg.cache_root,)):
         if hit is True:

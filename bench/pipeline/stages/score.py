@@ -85,26 +85,31 @@ def _cached_scores(state: MetricState, cache: Cache, pairs: list[tuple[str, Opti
         scores = metric.score_batch(preds, refs, [item.instances for _, _, item in chunk])
         return [None if v is None else float(v) for v in scores]
 
-    entries = [(stage_key(STAGE, state.version, {"metric": state.name}, {"pred": pred, "ref": ref}), (pred, ref, it))
-               for pred, ref, it in pairs]
+    entries = [(metric_key(state, pred, ref), (pred, ref, it)) for pred, ref, it in pairs]
     values, _ = _cached_batches(cache, STAGE, "value", entries, compute)
     return [(item, v) for (_, _, item), v in zip(pairs, values)]
 
 
-def score_image_metric(state: MetricState, items: list[ImageItem], rows: list[str], cache: Cache) -> dict:
-    """Per-image values of one per-image metric: ``{row: [(item, value or None)]}``.
+def metric_key(state: MetricState, pred: str, ref: Optional[str]) -> str:
+    """The cache key of one per-image metric value (prediction hash, reference hash)."""
+    return stage_key(STAGE, state.version, {"metric": state.name}, {"pred": pred, "ref": ref})
+
+
+def metric_pairs(state: MetricState, items: list[ImageItem], rows: list[str]) -> dict:
+    """``{row: [(prediction hash, reference hash, item)]}`` a per-image metric scores.
 
     Full-reference metrics are not applicable to the HQ row (it is the reference)
     nor to images without a reference; such rows get no entries."""
-    metric = state.metric
-    out = {}
-    for row in rows:
-        if metric.mode == "fr" and row == HQ_ROW:
-            continue
-        pairs = [(it.outputs[row], it.hq, it) for it in items
-                 if row in it.outputs and (metric.mode != "fr" or it.hq is not None)]
-        out[row] = _cached_scores(state, cache, pairs)
-    return out
+    fr = state.metric.mode == "fr"
+    return {row: [(it.outputs[row], it.hq, it) for it in items
+                  if row in it.outputs and (not fr or it.hq is not None)]
+            for row in rows if not (fr and row == HQ_ROW)}
+
+
+def score_image_metric(state: MetricState, items: list[ImageItem], rows: list[str], cache: Cache) -> dict:
+    """Per-image values of one per-image metric, in this process: ``{row: [(item, value or None)]}``
+    (the run scores through :func:`bench.pipeline.stages.score_jobs.score_stage`)."""
+    return {row: _cached_scores(state, cache, pairs) for row, pairs in metric_pairs(state, items, rows).items()}
 
 
 def feature_key(state: MetricState, image_hash: str) -> str:
@@ -127,17 +132,31 @@ def _features(state: MetricState, hashes: list[str], cache: Cache):
     return {h: np.asarray(v) for h, v in zip(unique, values)}, computed
 
 
+def set_metric_images(items: list[ImageItem], rows: list[str]) -> list[str]:
+    """Hashes of the images a set-level metric needs features of (every row of the items
+    with a reference, the references included), in order, repeats kept."""
+    return [it.outputs[r] for it in items if it.hq is not None for r in rows if r in it.outputs]
+
+
 def score_set_metric(state: MetricState, items: list[ImageItem], rows: list[str], cache: Cache) -> dict:
-    """Set-level metric (e.g. FID) of each row's images against the HQ images."""
+    """Set-level metric (e.g. FID) of each row's images against the HQ images; features
+    missing from the cache are computed in this process."""
+    all_hashes = set_metric_images(items, rows)
+    if not all_hashes:
+        return {}
+    feats, computed = _features(state, all_hashes, cache)
+    state.info["features_computed"] = computed
+    state.info["features_from_cache"] = len(set(all_hashes)) - computed
+    return set_metric_values(state, items, rows, feats)
+
+
+def set_metric_values(state: MetricState, items: list[ImageItem], rows: list[str], feats: dict) -> dict:
+    """``{row: value}`` of a set-level metric from per-image features ``{image hash: vector}``."""
     import numpy as np
 
     with_ref = [it for it in items if it.hq is not None]
     if not with_ref:
         return {}
-    all_hashes = [it.outputs[r] for it in with_ref for r in rows if r in it.outputs]
-    feats, computed = _features(state, all_hashes, cache)
-    state.info["features_computed"] = computed
-    state.info["features_from_cache"] = len(set(all_hashes)) - computed
     ref = np.stack([feats[it.hq] for it in with_ref])
     out = {}
     for row in rows:

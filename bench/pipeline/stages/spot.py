@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from bench.io.cache import Cache, stage_key
+from bench.scaleout.worker import stage_state
 from bench.errors import SpotterError
 from bench.records import Detection, as_polygon
 from bench.registry import unknown_arguments
@@ -54,18 +55,33 @@ class SpotterFactory:
         return cls(min_score=self.min_score, device=self.device, python=self.python, **self.args)
 
 
-_WORKER: dict[str, Any] = {}
+#: :func:`bench.scaleout.worker.stage_state` family of spot and recognize (they share the spotter)
+WORKER_FAMILY = "spotter"
 
 
-def _init_worker(factory: SpotterFactory, cache_root: str, registry_extra: tuple = ()) -> None:
+def init_worker(factory: SpotterFactory, cache_root: str, registry_extra: tuple = ()) -> None:
+    """Worker set-up for spot and recognize; a spotter already loaded from the same
+    factory (spot, then recognize, in one process) is kept."""
     from bench.components import SPOTTERS
 
     for name, target in registry_extra:  # components registered at run time (tests, plugins)
         if name not in SPOTTERS:
             SPOTTERS.add(name, target, "registered by the parent process")
-    _WORKER["factory"] = factory
-    _WORKER["cache"] = Cache(cache_root)
-    _WORKER["spotter"] = None
+    state = stage_state(WORKER_FAMILY)
+    if state.get("factory") != factory:
+        state["spotter"] = None
+    state["factory"] = factory
+    state["cache"] = Cache(cache_root)
+
+
+def worker_spotter():
+    """This worker's spotter, built and loaded on first use."""
+    state = stage_state(WORKER_FAMILY)
+    if state["spotter"] is None:
+        spotter = state["factory"].build()
+        spotter.load()
+        state["spotter"] = spotter
+    return state["spotter"]
 
 
 def spot_key(version: str, config: dict, image_hash: str, image_id: str) -> str:
@@ -77,26 +93,24 @@ def spot_key(version: str, config: dict, image_hash: str, image_id: str) -> str:
 def _spot_one(job: tuple[str, str, str]) -> tuple[str, Optional[dict]]:
     """Spot one image unless cached. Returns (key, record or None if it was cached)."""
     key, image_hash, image_id = job
-    cache: Cache = _WORKER["cache"]
+    state = stage_state(WORKER_FAMILY)
+    cache: Cache = state["cache"]
     if cache.get(STAGE, key) is not None:
         return key, None
-    if _WORKER["spotter"] is None:
-        _WORKER["spotter"] = _WORKER["factory"].build()
-        _WORKER["spotter"].load()
-    spotter = _WORKER["spotter"]
+    spotter = worker_spotter()
     image = cache.get_image(image_hash)
     t0 = time.perf_counter()
     dets = spotter.spot(image, image_id)
     seconds = time.perf_counter() - t0
     if not isinstance(dets, list) or not all(isinstance(d, Detection) for d in dets):
-        raise SpotterError(f"spotter '{_WORKER['factory'].name}' returned {type(dets).__name__} for image "
+        raise SpotterError(f"spotter '{state['factory'].name}' returned {type(dets).__name__} for image "
                            f"'{image_id}', expected a list of Detection")
     rec = {"detections": detections_to_json(dets), "seconds": seconds}
     cache.put(STAGE, key, rec)
     return key, rec
 
 
-def _registered(name: str) -> tuple:
+def registered(name: str) -> tuple:
     from bench.components import SPOTTERS
 
     return ((name, SPOTTERS.get(name).target),)
@@ -115,13 +129,17 @@ def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter
     if executor is None:
         from bench.scaleout.executors.local import LocalExecutor
 
-        executor = LocalExecutor(workers)
+        own = LocalExecutor(workers)
+        try:
+            return spot_stage(jobs, factory, key_spotter, cache, workers, progress, own)
+        finally:
+            own.close()
     unique = sorted(set(jobs))
     version, config = key_spotter.version(), key_spotter.config()
     keyed = [(spot_key(version, config, h, i), h, i) for h, i in unique]
     todo = [j for j in keyed if cache.get(STAGE, j[0]) is None]
-    initargs = (factory, str(cache.root), _registered(factory.name))
-    for _ in progress.bar(executor.map_actors(_spot_one, todo, _init_worker, initargs, SPOT_BATCH),
+    initargs = (factory, str(cache.root), registered(factory.name))
+    for _ in progress.bar(executor.map_actors(_spot_one, todo, init_worker, initargs, SPOT_BATCH),
                           "spot", total=len(todo)):
         pass
     out = {}
