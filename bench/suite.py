@@ -63,6 +63,8 @@ class RestorerSpec:
     prompt: dict = field(default_factory=lambda: {"source": "none"})
     #: interpreter of the repository's environment (None: the harness's own)
     python: Optional[str] = None
+    #: images per restore_batch call (None: the adapter's preferred size; ``bench run --batch-size`` overrides)
+    batch_size: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,8 @@ def _prompt(ctx: _Ctx, raw: Any, p: str, names: "Names") -> dict:
 def _restorer(ctx: _Ctx, i: int, item: Any, names: "Names", base: Path, seen: set) -> Optional[RestorerSpec]:
     """One restorer; each of its parts is checked even when another part is wrong."""
     p = f"restorers[{i}]"
-    r = ctx.mapping(item, p, {"name": False, "adapter": True, "args": False, "prompt": False, "python": False})
+    r = ctx.mapping(item, p, {"name": False, "adapter": True, "args": False, "prompt": False, "python": False,
+                              "batch_size": False})
     adapter = ctx.collect(ctx.name, r["adapter"], f"{p}.adapter", names.restorers, "adapter")
     name = str(r.get("name", r["adapter"]))
     if name in REFERENCE_ROWS or name in seen:
@@ -264,11 +267,22 @@ def _restorer(ctx: _Ctx, i: int, item: Any, names: "Names", base: Path, seen: se
     args = ctx.collect(ctx.typed, r.get("args", {}) or {}, f"{p}.args", dict, "a mapping")
     prompt = ctx.collect(_prompt, ctx, r.get("prompt", {"source": "none"}), p, names)
     python = ctx.collect(_python, ctx, r.get("python"), f"{p}.python", base)
+    batch_size = ctx.collect(_batch_size, ctx, r.get("batch_size"), f"{p}.batch_size")
     if _FAILED not in (adapter, args):
         _check_args(ctx, names.restorer_args, adapter, args, f"{p}.args", "adapter")
-    if _FAILED in (adapter, args, prompt, python):
+    if _FAILED in (adapter, args, prompt, python, batch_size):
         return None
-    return RestorerSpec(name=name, adapter=adapter, args=dict(args), prompt=prompt, python=python)
+    return RestorerSpec(name=name, adapter=adapter, args=dict(args), prompt=prompt, python=python,
+                        batch_size=batch_size)
+
+
+def _batch_size(ctx: _Ctx, value: Any, path: str) -> Optional[int]:
+    if value is None:
+        return None
+    size = ctx.typed(value, path, int, "a positive integer")
+    if size < 1:
+        raise ctx.fail(path, f"expected a positive integer, got {size}")
+    return size
 
 
 def _check_args(ctx: _Ctx, lookup: Optional[Callable[[str], Optional[frozenset]]], name: str, args: dict,

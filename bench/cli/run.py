@@ -18,7 +18,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="evaluate only the first N images")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="where models run (auto: cuda when torch sees a GPU, else cpu)")
-    p.add_argument("--workers", type=int, default=1, help="processes for CPU stages (results do not depend on it)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes for the per-image stages: degrade, spot, recognize, score "
+                        "(results do not depend on it)")
+    p.add_argument("--batch-size", type=int, help="images per restorer call, for every restorer (default: each "
+                                                  "restorer's batch_size in the suite, else the adapter's own)")
     p.add_argument("--no-cache", action="store_true", help="use a throw-away cache (recompute everything)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--skip-unavailable", action="store_true",
@@ -42,6 +46,8 @@ def _cmd_run(args) -> int:
         raise BenchError("--limit: expected a positive integer")
     if args.workers < 1:
         raise BenchError("--workers: expected a positive integer")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise BenchError("--batch-size: expected a positive integer")
     from bench.scaleout.shard import ShardSpec
 
     shard = ShardSpec.parse(args.shard) if args.shard else None
@@ -50,7 +56,8 @@ def _cmd_run(args) -> int:
     suite = load_suite(args.suite)
     out = Path(args.out or suite.output_dir or Path("reports") / suite.name)
     opts = RunOptions(out_dir=out, cache_dir=args.cache_dir, limit=args.limit,
-                      device=args.device, workers=args.workers, use_cache=not args.no_cache, quiet=args.quiet,
+                      device=args.device, workers=args.workers, batch_size=args.batch_size,
+                      use_cache=not args.no_cache, quiet=args.quiet,
                       skip_unavailable=args.skip_unavailable, executor=args.executor,
                       ray_address=args.ray_address, shard=shard, finishers=(finish_run,))
     doc, path = run_suite(suite, opts)

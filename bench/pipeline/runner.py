@@ -55,6 +55,8 @@ class RunOptions:
     executor: str = "local"
     ray_address: Optional[str] = None
     shard: Optional[ShardSpec] = None
+    #: images per restore_batch call for every restorer (None: the suite's ``batch_size``, else the adapter's)
+    batch_size: Optional[int] = None
     #: called as ``finish(out_dir, items, cache, progress)`` after the result files are
     #: written and before a throw-away cache is removed (the CLI passes the HTML report
     #: writer here: the pipeline itself never imports the report layer above it)
@@ -132,16 +134,20 @@ def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progre
     items = list(progress.bar(prepare_stage(samples, cfg, opts.workers, cache, executor), "degrade"))
     _timed(stage_seconds, "degrade", t0)
     comps.restore_records = {}
+    specs = {spec.name: spec for spec in suite.restorers}
     for name, (restorer, prompt_source) in comps.restorers.items():
         t0 = time.perf_counter()
+        batch_size = opts.batch_size or (specs[name].batch_size if name in specs else None)
         if executor.remote_models:
             from bench.pipeline.stages.restore_remote import restore_remote
 
-            records = restore_remote(executor, name, restorer, prompt_source, cache, items, progress)
+            records = restore_remote(executor, name, restorer, prompt_source, cache, items, progress, batch_size)
         else:
             # the stage loads a copy: its model is freed when the stage ends (one model in memory at
             # a time); the suite's restorer object stays unloaded for the results' config and version
-            records = RestoreStage(name, copy.copy(restorer), prompt_source, cache).run(items, progress)
+            stage = RestoreStage(name, copy.copy(restorer), prompt_source, cache, batch_size)
+            records = stage.run(items, progress)
+            del stage
             release_memory()
         comps.restore_records[name] = records
         _timed(stage_seconds, f"restore:{name}", t0)

@@ -8,7 +8,7 @@ sampling setting or the prompt recomputes exactly what it affects.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 
@@ -16,9 +16,12 @@ from adapters.base import Restorer
 
 from bench.io.cache import Cache, stage_key
 from bench.errors import AdapterError
+from bench.pipeline.stages.feed import BackgroundWriter, prefetched
 from bench.records import ImageItem, Sample
 
 STAGE = "restore"
+#: batches decoded ahead of the model, and outputs waiting to be stored, at most
+PREFETCH_BATCHES = 1
 
 
 def check_output(out: Any, name: str, image_id: str, size: tuple[int, int]) -> np.ndarray:
@@ -38,13 +41,24 @@ def check_output(out: Any, name: str, image_id: str, size: tuple[int, int]) -> n
 
 
 class RestoreStage:
-    """Restores every item with one restorer, batching cache misses."""
+    """Restores every item with one restorer, batching cache misses.
 
-    def __init__(self, name: str, restorer: Restorer, prompt_source, cache: Cache):
+    The model never waits for the harness: a feeder thread computes prompts, looks
+    outputs up in the cache and decodes the inputs of the next batch while the model
+    runs on the current one, and a writer thread checks, encodes and stores the
+    previous batch's outputs (:mod:`bench.pipeline.stages.feed`). The model runs in
+    the calling thread. ``batch_size`` (suite ``restorers[i].batch_size`` or
+    ``bench run --batch-size``) overrides the adapter's preferred batch size.
+    """
+
+    def __init__(self, name: str, restorer: Restorer, prompt_source, cache: Cache,
+                 batch_size: Optional[int] = None, prefetch: int = PREFETCH_BATCHES):
         self.name = name
         self.restorer = restorer
         self.prompts = prompt_source
         self.cache = cache
+        self.batch_size = max(1, int(batch_size or getattr(restorer, "batch_size", 1)))
+        self.prefetch = max(1, int(prefetch))
         self._loaded = False
 
     def _key(self, item: ImageItem, prompt: Optional[str]) -> str:
@@ -62,47 +76,70 @@ class RestoreStage:
                         has_annotations=item.has_annotations)
         return self.prompts.prompt(sample, lq)
 
-    def run(self, items: Iterable[ImageItem], progress) -> list[dict]:
-        """Fill ``item.outputs[name]`` for every item; return per-image records."""
-        records: list[dict] = []
-        batch: list[tuple[ImageItem, str, Optional[str], dict]] = []
-        bs = max(1, int(getattr(self.restorer, "batch_size", 1)))
-        for item in progress.bar(items, f"restore {self.name}"):
+    def _batches(self, items: Iterable[ImageItem]) -> Iterator[tuple]:
+        """Feeder thread: ``("hit", index, item, record)`` for a cached output, and
+        ``("miss", batch, inputs)`` with the decoded inputs of each batch of misses."""
+        r = self.restorer
+        batch: list[tuple[int, ImageItem, str, Optional[str], dict]] = []
+        for index, item in enumerate(items):
             prompt, info = self._prompt(item)
             key = self._key(item, prompt)
             rec = self.cache.get(STAGE, key)
             if rec is not None and self.cache.has_image(rec["image"]):
-                item.outputs[self.name] = rec["image"]
-                records.append({"id": item.id, **rec})
+                yield "hit", index, item, rec
                 continue
-            batch.append((item, key, prompt, info))
-            if len(batch) >= bs:
-                records.extend(self._flush(batch))
+            batch.append((index, item, key, prompt, info))
+            if len(batch) >= self.batch_size:
+                yield "miss", batch, [self.cache.get_image(it.lq if r.input_mode == "lq" else it.lq_up)
+                                      for _, it, *_ in batch]
                 batch = []
         if batch:
-            records.extend(self._flush(batch))
-        return records
+            yield "miss", batch, [self.cache.get_image(it.lq if r.input_mode == "lq" else it.lq_up)
+                                  for _, it, *_ in batch]
 
-    def _flush(self, batch) -> list[dict]:
+    def run(self, items: Iterable[ImageItem], progress) -> list[dict]:
+        """Fill ``item.outputs[name]`` for every item; return per-image records in item order."""
+        records: dict[int, dict] = {}
+        bar = progress.bar(None, f"restore {self.name}", total=len(items) if hasattr(items, "__len__") else None)
+        try:
+            with BackgroundWriter(self.prefetch) as writer:
+                for kind, *rest in prefetched(self._batches(items), self.prefetch):
+                    if kind == "hit":
+                        index, item, rec = rest
+                        item.outputs[self.name] = rec["image"]
+                        records[index] = {"id": item.id, **rec}
+                        bar.update(1)
+                        continue
+                    batch, inputs = rest
+                    outs, per_image = self._restore(batch, inputs)
+                    writer.submit(self._store, batch, outs, per_image, records)
+                    bar.update(len(batch))
+        finally:
+            bar.close()
+        return [records[i] for i in sorted(records)]
+
+    def _restore(self, batch: list, inputs: list[np.ndarray]) -> tuple[Any, float]:
+        """The model on one batch (this thread); returns its outputs and seconds per image."""
         r = self.restorer
         if not self._loaded:
             r.load()
             self._loaded = True
-        src = [self.cache.get_image(it.lq if r.input_mode == "lq" else it.lq_up) for it, *_ in batch]
-        prompts = [p for _, _, p, _ in batch] if r.accepts_prompt else None
-        kwargs = {"ids": [it.id for it, *_ in batch]} if r.needs_ids else {}
+        prompts = [p for _, _, _, p, _ in batch] if r.accepts_prompt else None
+        kwargs = {"ids": [it.id for _, it, *_ in batch]} if r.needs_ids else {}
         t0 = time.perf_counter()
-        outs = r.restore_batch(src, prompts, **kwargs)
+        outs = r.restore_batch(inputs, prompts, **kwargs)
         per_image = (time.perf_counter() - t0) / len(batch)
         if not isinstance(outs, (list, tuple)) or len(outs) != len(batch):
             raise AdapterError(f"restorer '{self.name}': returned {len(outs) if hasattr(outs, '__len__') else outs!r} "
                                f"outputs for a batch of {len(batch)}")
-        records = []
-        for (item, key, prompt, info), out in zip(batch, outs):
+        return outs, per_image
+
+    def _store(self, batch: list, outs: Any, per_image: float, records: dict) -> None:
+        """Writer thread: check, store and record one batch's outputs."""
+        for (index, item, key, prompt, info), out in zip(batch, outs):
             img = check_output(out, self.name, item.id, item.size)
             h = self.cache.put_image(img)
             rec = {"image": h, "prompt": prompt, "prompt_info": info, "seconds": per_image}
             self.cache.put(STAGE, key, rec)
             item.outputs[self.name] = h
-            records.append({"id": item.id, **rec})
-        return records
+            records[index] = {"id": item.id, **rec}

@@ -18,11 +18,12 @@ from bench.records import ImageItem
 _STATE: dict[str, Any] = {}
 
 
-def init_restore(name: str, restorer: Any, prompt_source: Any, cache_root: str) -> None:
+def init_restore(name: str, restorer: Any, prompt_source: Any, cache_root: str,
+                 batch_size: Optional[int] = None) -> None:
     """Actor set-up: the stage object (the model loads on the first cache miss)."""
     from bench.pipeline.stages.restore import RestoreStage
 
-    _STATE["stage"] = RestoreStage(name, restorer, prompt_source, Cache(cache_root))
+    _STATE["stage"] = RestoreStage(name, restorer, prompt_source, Cache(cache_root), batch_size)
 
 
 def restore_batch(items: list[ImageItem]) -> tuple[list[dict], dict]:
@@ -38,15 +39,17 @@ def restore_batch(items: list[ImageItem]) -> tuple[list[dict], dict]:
 
 
 def restore_remote(executor: Any, name: str, restorer: Any, prompt_source: Optional[Any], cache: Cache,
-                   items: list[ImageItem], progress: Any) -> list[dict]:
-    """Fill ``item.outputs[name]`` for every item using ``executor``'s actors; return the records."""
+                   items: list[ImageItem], progress: Any, batch_size: Optional[int] = None) -> list[dict]:
+    """Fill ``item.outputs[name]`` for every item using ``executor``'s actors; return the records.
+    ``batch_size`` (None: the adapter's) is the images per actor call and per restore_batch."""
     from bench.pipeline.stages.restore import STAGE
 
-    size = max(1, int(getattr(restorer, "batch_size", 1)))
+    size = max(1, int(batch_size or getattr(restorer, "batch_size", 1)))
     batches = [items[i:i + size] for i in range(0, len(items), size)]
     by_id = {it.id: it for it in items}
     out: list[dict] = []
-    results = executor.map_actors(restore_batch, batches, init_restore, (name, restorer, prompt_source, str(cache.root)))
+    results = executor.map_actors(restore_batch, batches, init_restore,
+                                  (name, restorer, prompt_source, str(cache.root), size))
     for records, counts in progress.bar(results, f"restore {name}", total=len(batches)):
         cache.hits[STAGE] += counts["cached"]
         cache.misses[STAGE] += counts["computed"]
