@@ -6,7 +6,12 @@ import pytest
 
 from bench.records import Detection
 from bench.textmetrics import TextEvalConfig
-from bench.textmetrics.readstats import SAME_ROW_REASON, agreement_counts, reading_statistics, words_read
+from bench.textmetrics.readstats import (
+    SAME_ROW_REASON,
+    agreement_counts,
+    reading_statistics,
+    words_read,
+)
 
 CFG = TextEvalConfig()
 

@@ -73,17 +73,17 @@ def summary_lines(doc: dict) -> list[str]:
     results = doc.get("results", {})
     if results and not has_text_scores(doc):
         reason = next((v.get("det_reason") for v in results.values() if v.get("det_reason")), None)
-        lines += [f"text P/R/H: null ({reason or 'no value'}); shown instead, text statistics of the readings "
-                  "(no ground truth, not accuracies): words/img = words read per image, read-conf = their mean "
-                  "recognition confidence, LQ-agree% = word-level F1 of multiset agreement with the LQ row's words"]
+        lines.append(f"text P/R/H: null ({reason or 'no value'}); shown instead, text statistics of the readings "
+                     "(no ground truth, not accuracies): words/img = words read per image, read-conf = their mean "
+                     "recognition confidence, LQ-agree% = word-level F1 of multiset agreement with the LQ row's words")
     data = doc.get("data", {})
     gt = data.get("gt_checks")
     if gt and gt.get("instances"):
         reading = {k: v for k, v in gt.get("text_reading", {}).items() if k not in ("compat", "words")}
-        lines += [f"ground truth: {gt['instances']} instances; evaluated as given (as the official evaluator "
-                  f"does): {_nonzero(gt['kept'])}; don't care, no official answer: {_nonzero(gt['dont_care'])}; "
-                  f"words changed by the official GT reader ({gt.get('text_reading', {}).get('compat')}): "
-                  f"{_nonzero(reading)}"]
+        lines.append(f"ground truth: {gt['instances']} instances; evaluated as given (as the official evaluator "
+                     f"does): {_nonzero(gt['kept'])}; don't care, no official answer: {_nonzero(gt['dont_care'])}; "
+                     f"words changed by the official GT reader ({gt.get('text_reading', {}).get('compat')}): "
+                     f"{_nonzero(reading)}")
     skipped = data.get("skipped_counts") or {}
     if any(skipped.values()):
         lines += [f"skipped records per kind: {_nonzero(skipped)}"]

@@ -220,5 +220,5 @@ def test_official_evaluation_aborts_on_what_has_no_official_answer(official, tmp
                  _line(((0, 0), (100, 0), (100, 20), (0, 20)), "OPEN"),
                  _line(_box(0, 0, 10, 10), "OP\nEN")):
         gt = _zip(tmp_path / "gt.zip", {"0.txt": line})
-        with pytest.raises(Exception):
+        with pytest.raises(Exception, match="Line in sample not valid"):  # validate_lines_in_file_gt:109
             script.validate_data(gt, det, params)
