@@ -5,8 +5,10 @@ Read from ``upstream/TAIR/testr/adet/evaluation/`` (the evaluator TAIR ships):
 * ``text_eval_script.py:54`` validates each GT file with
   ``validate_lines_in_file_gt(k, gt[k], CRLF, LTRB, True)``: no image size is passed, so
   ``imWidth = imHeight = 0`` and the bounds check (``rrc_evaluation_funcs.py:213-215`` ->
-  ``validate_point_inside_bounds``, :292) never runs. GT partly or wholly outside the image
-  is accepted and evaluated unclipped (``polygon_from_points``, ``text_eval_script.py:74-85``).
+  ``validate_point_inside_bounds``, :292) never runs (were it called on a point outside, it
+  would fail on its own message: it formats the undefined ``xmin``/``ymin``, :294, :296). GT
+  partly or wholly outside the image is accepted and evaluated unclipped
+  (``polygon_from_points``, ``text_eval_script.py:74-85``).
 * ``rrc_evaluation_funcs.py:211`` runs ``validate_clockwise_points`` (:298-332) on every GT
   line, and an assertion there aborts the whole evaluation (``main_evaluation`` has its
   ``try`` commented out, :413-419):
