@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .degrade import BACKENDS, DEFAULT_BACKEND, PRESETS
 from .errors import BenchError
+from .imagemetrics import list_metrics
 from .registry import Registry
+from .textmetrics import TEXT_METRIC_DEFINITIONS
 
 RESTORERS = Registry("adapter", "tair_bench.restorers")
 RESTORERS.add("bicubic", "adapters.classical:Bicubic", "PIL bicubic x-scale upsampling (baseline)")
@@ -54,27 +57,20 @@ PROMPT_SOURCES = ("none", "spotted", "caption", "oracle")
 
 
 def preset_names() -> tuple:
-    from .degrade import PRESETS
-
     return tuple(sorted(PRESETS))
 
 
 def degrade_backends() -> tuple:
     """Degradation backends, the default first (``torch``, then ``cv2``)."""
-    from .degrade import BACKENDS, DEFAULT_BACKEND
 
     return (DEFAULT_BACKEND, *(b for b in BACKENDS if b != DEFAULT_BACKEND))
 
 
 def image_metric_names() -> tuple:
-    from .imagemetrics import list_metrics
-
     return tuple(name for name, _mode, _summary in list_metrics())
 
 
 def text_metric_names() -> tuple:
-    from .textmetrics import TEXT_METRIC_DEFINITIONS
-
     return tuple(sorted(TEXT_METRIC_DEFINITIONS))
 
 

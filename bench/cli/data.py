@@ -10,10 +10,12 @@ import argparse
 import os
 from pathlib import Path
 
+from bench.data import fetch as f
+from bench.data.fetch import SOURCES
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add the ``data`` sub-command to an argparse sub-parser set."""
-    from bench.data.fetch import SOURCES
 
     p = sub.add_parser("data", help="fetch or verify benchmark data sets (local copies with a manifest)")
     p.add_argument("action", choices=["fetch", "verify"], help="fetch: download a local copy (online); verify: check a copy")
@@ -24,8 +26,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_data(args) -> int:
-    from bench.data import fetch as f
-
     if getattr(args, "offline", False):
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["HF_DATASETS_OFFLINE"] = "1"

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 
+from bench.pipeline.doctor import check_suite
+from bench.pipeline.runner import resolve_device
+
 #: how each finding level is shown
 _MARK = {"ok": "ok  ", "info": "    ", "warn": "WARN", "FAIL": "FAIL"}
 
@@ -27,9 +30,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_doctor(args) -> int:
-    from bench.pipeline.doctor import check_suite
-    from bench.pipeline.runner import resolve_device
-
     device = resolve_device(args.device)
     report = check_suite(args.suite, device)
     print(f"bench doctor {args.suite} (device {device})")

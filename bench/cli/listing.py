@@ -15,6 +15,14 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from bench.components import DATASETS, PROMPT_SOURCES, RESTORERS, SPOTTERS
+from bench.degrade import PRESETS
+from bench.errors import BenchError
+from bench.imagemetrics import create_metric, list_metrics
+from bench.prompts import PROMPT_SOURCE_TYPES
+from bench.registry import did_you_mean
+from bench.textmetrics import TEXT_METRIC_DEFINITIONS
+
 #: what ``bench list`` can show, in order: kind -> (title, where a suite names it)
 KINDS: dict[str, tuple[str, str]] = {
     "restorers": ("restorers", "suite key restorers[].adapter"),
@@ -31,7 +39,6 @@ def parse_kind(text: str) -> str:
     """A ``KIND`` argument: a name of :data:`KINDS`, also in the singular (``restorer``)."""
     import argparse
 
-    from bench.registry import did_you_mean
 
     for kind in KINDS:
         if text in (kind, kind.rstrip("s"), kind.replace("-", "_"), kind.rstrip("s").replace("-", "_")):
@@ -65,7 +72,6 @@ def _needs(problems: list[str]) -> tuple[str, str]:
 
 def _component_status(registry, name: str, build: Callable) -> tuple[str, str]:
     """Import the class, then preflight a default instance (repository drivers: what to set)."""
-    from bench.errors import BenchError
 
     try:
         cls = registry.load(name)
@@ -88,23 +94,16 @@ def _component_status(registry, name: str, build: Callable) -> tuple[str, str]:
 
 
 def restorer_rows() -> list[Row]:
-    from bench.components import RESTORERS
-
     return [Row(e.name, e.summary, *_component_status(RESTORERS, e.name, lambda cls: cls()))
             for e in RESTORERS.entries()]
 
 
 def spotter_rows() -> list[Row]:
-    from bench.components import SPOTTERS
-
     return [Row(e.name, e.summary, *_component_status(SPOTTERS, e.name, lambda cls: cls()))
             for e in SPOTTERS.entries()]
 
 
 def dataset_rows() -> list[Row]:
-    from bench.components import DATASETS
-    from bench.errors import BenchError
-
     rows = []
     for e in DATASETS.entries():
         try:
@@ -116,8 +115,6 @@ def dataset_rows() -> list[Row]:
 
 
 def degradation_rows() -> list[Row]:
-    from bench.degrade import PRESETS
-
     rows = [Row("provided", "kind: provided -- the data set's own LQ images (level: 1, 2 or 3 for SA-Text)")]
     rows += [Row(name, f"kind: preset -- {getattr(PRESETS[name], 'summary', '')}") for name in sorted(PRESETS)]
     try:
@@ -129,9 +126,6 @@ def degradation_rows() -> list[Row]:
 
 
 def metric_rows() -> list[Row]:
-    from bench.errors import BenchError
-    from bench.imagemetrics import create_metric, list_metrics
-
     rows = []
     for name, mode, summary in list_metrics():
         try:
@@ -143,8 +137,6 @@ def metric_rows() -> list[Row]:
 
 
 def text_metric_rows() -> list[Row]:
-    from bench.textmetrics import TEXT_METRIC_DEFINITIONS
-
     def summary(definition: str) -> str:
         """The formula, then the mode in its own words (``[det] detection only (...)``)."""
         m = re.search(r"\[(?P<mode>[a-z0-9_]+)\] (?P<mode_text>[^(:]*)", definition)
@@ -157,9 +149,6 @@ def text_metric_rows() -> list[Row]:
 
 
 def prompt_source_rows() -> list[Row]:
-    from bench.components import PROMPT_SOURCES
-    from bench.prompts import PROMPT_SOURCE_TYPES
-
     return [Row(name, _first_line(PROMPT_SOURCE_TYPES[name].__doc__) if name in PROMPT_SOURCE_TYPES else "")
             for name in PROMPT_SOURCES]
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from bench.io import weights
+from bench.scaleout.merge import merge_runs
+
 
 def _cmd_weights(args) -> int:
-    from bench.io import weights
-
     if args.action == "fetch":
         for line in weights.fetch(args.names or ["all"], offline=args.offline):
             print(line)
@@ -21,8 +22,6 @@ def _cmd_weights(args) -> int:
 
 
 def _cmd_merge(args) -> int:
-    from bench.scaleout.merge import merge_runs
-
     doc, path = merge_runs(args.run_dirs, args.out, args.cache_dir)
     merged = doc["run"]["merge"]
     print(f"merged {len(merged['shards'])} shards of {merged['count']}: {doc['data']['n_images']} images -> {path}")

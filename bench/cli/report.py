@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.report.build import write_report
+from bench.report.gate import run_gate
+from bench.report.leaderboard import write_leaderboard
+
 
 def _cmd_report(args) -> int:
-    from bench.report.build import write_report
-
     path = write_report(Path(args.run_dir), Path(args.cache_dir) if args.cache_dir else None,
                         Path(args.out) if args.out else None, gallery_size=args.gallery)
     print(f"report: {path}")
@@ -21,8 +23,6 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_gate(args) -> int:
-    from bench.report.gate import run_gate
-
     status, text = run_gate(Path(args.results), Path(args.baseline),
                             Path(args.tolerances) if args.tolerances else None, show_all=args.all)
     print(text)
@@ -30,8 +30,6 @@ def _cmd_gate(args) -> int:
 
 
 def _cmd_leaderboard(args) -> int:
-    from bench.report.leaderboard import write_leaderboard
-
     files = write_leaderboard([Path(p) for p in args.runs], Path(args.out))
     for kind, path in files.items():
         print(f"{kind}: {path}")

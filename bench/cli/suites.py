@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-def _cmd_validate(args) -> int:
-    from bench.suite import load_suite
+from bench.cli.listing import KINDS, ROWS, format_rows, parse_kind
+from bench.suite import load_suite
 
+
+def _cmd_validate(args) -> int:
     suite = load_suite(args.suite)
     print(f"{args.suite}: OK (suite '{suite.name}', {len(suite.restorers)} restorer(s), "
           f"hash {suite.content_hash()[:12]})")
@@ -14,8 +16,6 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_list(args) -> int:
-    from bench.cli.listing import KINDS, ROWS, format_rows
-
     kinds = [args.kind] if args.kind else list(KINDS)
     print("\n\n".join(format_rows(k, ROWS[k]()) for k in kinds))
     return 0
@@ -23,7 +23,6 @@ def _cmd_list(args) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``validate`` and ``list``."""
-    from bench.cli.listing import KINDS, parse_kind
 
     v = sub.add_parser("validate", help="check a suite file without running it (every error, one line each)")
     v.add_argument("suite", help="suite YAML file")

@@ -19,9 +19,9 @@ import numpy as np
 
 from ..errors import DataError
 from ..records import Sample, TextInstance, as_polygon
+from ..registry import did_you_mean
 from ..suite import DatasetSpec, DegradationSpec
 from ..textmetrics.gtcheck import no_official_answer
-
 
 #: the kinds of :class:`SkippedRecord`, in the order results.json lists their counts
 SKIP_KINDS = ("image", "lq_size", "polygon", "not_finite", "mismatched_lists", "text", "record", "duplicate_id")
@@ -158,7 +158,6 @@ def require_path(path: Optional[str], what: str, fix: str) -> list[str]:
 
 def check_options(options: dict, allowed: dict[str, type]) -> list[str]:
     """Preflight helper: unknown ``dataset.options`` keys and wrongly typed values."""
-    from ..registry import did_you_mean
 
     problems = []
     for key, value in options.items():

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import DataError
 from bench.io.hashing import file_sha256
+
+from ..errors import DataError
+from .annotations import find_image, load_annotation_json
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA = "tair-bench-data-manifest/1"
@@ -196,8 +198,6 @@ def _verify_hub(name: str, path: Path) -> tuple[bool, list[str]]:
 
 
 def _verify_layout(src: DataSource, path: Path) -> tuple[bool, list[str]]:
-    from .annotations import find_image, load_annotation_json
-
     lines, ok = [], True
     for folder in src.folders:
         if not (path / folder).is_dir():

@@ -20,10 +20,12 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import DataError
 from bench.io.images import decode_image, to_rgb_array
+
+from ..errors import DataError
 from ..records import Sample
 from .base import DatasetSource, SkippedRecord, build_instances
+from .fetch import local_copy
 
 HUB_ID = "Min-Jaewon/SA-Text-test"
 #: record id shown for a record whose ``id`` field is empty
@@ -77,7 +79,6 @@ class SATextTest(DatasetSource):
         """``dataset.path``, else a copy made by ``bench data fetch`` of ``dataset.source``."""
         if self.spec.path is not None:
             return self.spec.path
-        from .fetch import local_copy
 
         found = local_copy(self.spec.source or HUB_ID)
         return str(found) if found is not None else None

@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.io.weights import load_checkpoint
+
 from ..errors import BenchError
 from .base import ImageMetric, group_by_shape, to_tensor
 
@@ -128,7 +130,6 @@ def load_state(net: Any, path: Path, what: str, strict: bool = True, required: S
     Read with :func:`bench.io.weights.load_checkpoint`: tensors only, unless the
     file's sha256 matches its published hash (some pyiqa files pickle more).
     """
-    from bench.io.weights import load_checkpoint
 
     sd = load_checkpoint(path, what)
     if isinstance(sd, dict) and isinstance(sd.get("params"), dict):

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, WeightsMissing
+from bench.io.hashing import file_sha256
 from bench.io.images import NEW_FILE_MODE, atomic_write_bytes
 
 ENV_DIR = "TAIR_BENCH_WEIGHTS"
@@ -121,7 +122,6 @@ def require(name: str, what: str) -> Path:
 
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file (see :func:`bench.io.hashing.file_sha256`)."""
-    from bench.io.hashing import file_sha256
 
     return file_sha256(path)
 

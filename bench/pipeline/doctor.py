@@ -23,9 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from adapters.subprocess_driver import SubprocessRestorer
+from bench.data import open_dataset
 from bench.errors import BenchError, SuiteError
 from bench.io.checkout import inspect_checkout
 from bench.io.pyenv import pin_mismatches, requirement_pins, run_probe
+from bench.pipeline.preflight import build_metrics, check_restorer, spotter_factory
+from bench.suite import load_suite
 from bench.upstream import PINNED_COMMITS
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
@@ -68,7 +72,6 @@ class DoctorReport:
 
 def check_suite(path: str | Path, device: str) -> DoctorReport:
     """Check every component of the suite at ``path`` for a run on ``device``."""
-    from bench.suite import load_suite
 
     report = DoctorReport(str(path), device)
     try:
@@ -87,8 +90,6 @@ def check_suite(path: str | Path, device: str) -> DoctorReport:
 
 
 def _check_data(report: DoctorReport, suite) -> None:
-    from bench.data import open_dataset
-
     where = suite.dataset.path or f"hub {suite.dataset.source}"
     try:
         problems = open_dataset(suite.dataset, suite.degradation).preflight()
@@ -101,8 +102,6 @@ def _check_data(report: DoctorReport, suite) -> None:
 
 
 def _check_spotter(report: DoctorReport, suite, device: str):
-    from bench.pipeline.preflight import spotter_factory
-
     name = f"spotter '{suite.spotter.name}'"
     factory = spotter_factory(suite, device)
     try:
@@ -121,8 +120,6 @@ def _check_spotter(report: DoctorReport, suite, device: str):
 
 
 def _check_restorer(report: DoctorReport, suite, index: int, device: str, factory) -> None:
-    from bench.pipeline.preflight import check_restorer
-
     spec = suite.restorers[index]
     name = f"restorer '{spec.name}'"
     restorer, _prompts, problems = check_restorer(suite, index, device, factory)
@@ -140,7 +137,6 @@ def _check_restorer(report: DoctorReport, suite, index: int, device: str, factor
 
 def _plan(restorer) -> str:
     """What the restorer runs: the command with its interpreter and cwd, or the class in-process."""
-    from adapters.subprocess_driver import SubprocessRestorer
 
     if not isinstance(restorer, SubprocessRestorer):
         return f"{type(restorer).__module__}.{type(restorer).__qualname__} in the harness's own process"
@@ -219,8 +215,6 @@ def _report_repo(report: DoctorReport, name: str, repo: Optional[str], upstream:
 
 
 def _check_metrics(report: DoctorReport, suite) -> None:
-    from bench.pipeline.preflight import build_metrics
-
     for state in build_metrics(suite.metrics.image):
         if state.unavailable:
             report.add(f"metric '{state.name}'", FAIL, state.unavailable)

@@ -14,9 +14,12 @@ from typing import Optional
 
 from adapters.base import Restorer
 from bench.components import RESTORERS
+from bench.data import open_dataset
 from bench.errors import BenchError, PreflightError, SuiteError
+from bench.imagemetrics import create_metric
 from bench.pipeline.stages.score import MetricState
 from bench.pipeline.stages.spot import SpotterFactory
+from bench.prompts import make_prompt_source
 from bench.registry import unknown_arguments
 from bench.suite import Suite
 
@@ -41,7 +44,6 @@ def _make_prompt_source(spec: dict, spotter_factory: SpotterFactory, device: str
     kind = spec.get("source", "none")
     if kind == "none":
         return None
-    from bench.prompts import make_prompt_source
 
     if kind == "spotted" and "spotter" not in options:
         options.update(spotter=spotter_factory.name, spotter_args=dict(spotter_factory.args),
@@ -104,7 +106,6 @@ def check_restorer(suite: Suite, index: int, device: str, factory: SpotterFactor
 
 def build_components(suite: Suite, device: str, skip_unavailable: bool = False) -> Components:
     """Instantiate and preflight every component of ``suite``."""
-    from bench.data import open_dataset
 
     problems: list[str] = []
     dataset = open_dataset(suite.dataset, suite.degradation)
@@ -144,7 +145,6 @@ def build_components(suite: Suite, device: str, skip_unavailable: bool = False) 
 
 def build_metrics(names) -> list[MetricState]:
     """Create each image metric; an unavailable one keeps its reason instead."""
-    from bench.imagemetrics import create_metric
 
     states = []
     for name in names:

@@ -16,8 +16,12 @@ from pathlib import Path
 from typing import Optional
 
 from bench.io.runfiles import STAT_COLUMNS, has_text_scores
+from bench.pipeline.intervals import add_confidence_intervals
 
+from . import plots
+from .gallery import DET_COLORS, build_gallery
 from .rundata import RunData, load_run
+from .textdiff import diff_markup
 
 REPORT_FILE = "report.html"
 ASSETS_DIR = "report_assets"
@@ -93,8 +97,6 @@ def table(doc: dict, metrics: list[str]) -> dict:
 
 
 def _plots(data: RunData, assets: Path) -> list[dict]:
-    from . import plots
-
     doc, out = data.doc, []
     results = doc["results"]
     have = lambda m: any(isinstance(results.get(r, {}).get(m), (int, float)) for r in doc["rows"])  # noqa: E731
@@ -123,7 +125,6 @@ def _hallucination(data: RunData) -> dict:
                         "phantom": fmt(r.get("phantom_per_image")),
                         "headroom": "" if row in refs else fmt(head.get("e2e_none_hmean")),
                         "headroom_note": head.get("e2e_none_hmean_reason", "")})
-    from .textdiff import diff_markup
 
     words = {}
     for row in doc["rows"]:
@@ -156,7 +157,6 @@ def _with_intervals(data: RunData) -> Optional[str]:
     """Make sure ``data.doc`` has intervals; returns a note when computed here."""
     if "intervals" in data.doc or not (data.per_image or data.details):
         return None
-    from bench.pipeline.intervals import add_confidence_intervals
 
     data.doc = copy.deepcopy(data.doc)
     add_confidence_intervals(data.doc, data.per_image, data.details)
@@ -167,7 +167,6 @@ def render(data: RunData, out_path: Path, gallery_size: int = 4) -> Path:
     """Render the report of a loaded run to ``out_path`` (assets next to it)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    from .gallery import DET_COLORS, build_gallery
 
     assets = out_path.parent / ASSETS_DIR
     if assets.exists():

@@ -17,6 +17,8 @@ from typing import Optional
 
 from markupsafe import Markup
 
+from bench.io.images import read_image
+
 from .rundata import RunData, load_ground_truth
 from .textdiff import diff_markup, word_html
 
@@ -131,7 +133,6 @@ def _det_status(detail: Optional[dict]) -> dict[int, str]:
 def build_gallery(data: RunData, assets: Path, k: int = 4, max_words: int = 6) -> tuple[list[GalleryImage], list[str]]:
     """Pick the ``k`` most disputed images and write their annotated panels and word
     crops under ``assets``; returns the gallery and notes for the report."""
-    from bench.io.images import read_image
 
     doc, notes = data.doc, []
     rows = doc["rows"]

@@ -19,6 +19,7 @@ from typing import Optional
 
 from bench.errors import BenchError
 from bench.report.gate import load_results
+from bench.report.plots import grouped_bars
 
 #: columns besides the headline, shown when any run has them
 COLUMNS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean", "rec_cer", "confidently_wrong_rate", "psnr",
@@ -27,7 +28,6 @@ COLUMNS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean", "rec_cer", "confi
 
 class LeaderboardError(BenchError):
     """Runs that cannot be ranked together, or no runs."""
-
 
 @dataclass
 class Run:
@@ -183,7 +183,6 @@ def _chart(ranked: dict[str, tuple[str, list[Entry]]], out: Path) -> Optional[st
     """Grouped bars of the headline, one group per suite, when there are several suites."""
     if len(ranked) < 2:
         return None
-    from bench.report.plots import grouped_bars
 
     suites = list(ranked)
     names = sorted({e.restorer for _, entries in ranked.values() for e in entries})

@@ -12,18 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..errors import BenchError
 from bench.io.cache import Cache
+from bench.io.images import atomic_write_bytes
 from bench.io.runfiles import read_jsonl, read_per_image_csv, read_results
 from bench.pipeline.stages.spot import STAGE as SPOT_STAGE
 from bench.pipeline.stages.spot import spot_key
+
+from ..errors import BenchError
 
 GROUND_TRUTH_FILE = "ground_truth.jsonl"
 
 
 class ReportError(BenchError):
     """A run folder cannot be reported on (no results.json, unreadable file)."""
-
 
 @dataclass
 class RunData:
@@ -92,7 +93,6 @@ def write_ground_truth(out_dir: Path, items) -> Path:
     """Write ``ground_truth.jsonl`` (image id, GT words and polygons) next to results.json,
     so the report can draw GT polygons without re-opening the data set.
     ``items``: the run's :class:`bench.records.ImageItem` list."""
-    from bench.io.images import atomic_write_bytes
 
     lines = [json.dumps({"image_id": it.id, "size": list(it.size),
                          "instances": [{"text": i.text, "polygon": [list(p) for p in i.polygon]}

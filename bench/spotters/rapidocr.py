@@ -38,6 +38,8 @@ from typing import Any, ClassVar, Optional
 
 import numpy as np
 
+from bench.io.hashing import file_sha256
+
 from ..errors import SpotterError, WeightsMissing
 from ..records import Detection
 from .base import Spotter
@@ -61,8 +63,6 @@ def _package_models_dir() -> Optional[Path]:
 
 
 def _sha12(path: Path) -> str:
-    from bench.io.hashing import file_sha256
-
     return file_sha256(path)[:12]
 
 

@@ -52,6 +52,8 @@ from typing import Any, ClassVar, Optional, Sequence
 import numpy as np
 import yaml
 
+from adapters.subprocess_driver import _git_head
+
 from ..errors import SpotterError
 from ..io.images import write_png
 from ..io.pyenv import HARNESS_PYTHON, ProbeSpec, probe_problems, run_probe
@@ -253,8 +255,6 @@ class TESTRSpotter(Spotter):
         return self._version
 
     def _compute_version(self) -> str:
-        from adapters.subprocess_driver import _git_head
-
         h = hashlib.sha256()
         h.update(_git_head(self.repo).encode() if self.repo is not None else b"")
         for label, (path, _) in self.opened_files().items():

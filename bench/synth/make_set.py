@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.io.images import bicubic_resize, encode_png
+
+from ..degrade import degrade_image
 from .scene import Scene, make_scene
 
 #: Signature of a degradation: ``(hq, preset, seed, image_id, scale) -> lq``.
@@ -59,7 +61,6 @@ def bicubic_degrade(hq: np.ndarray, preset: str, seed: int, image_id: str,
 
 def default_degrade() -> Degrade:
     """The project's degradation presets (:func:`bench.degrade.degrade_image`)."""
-    from ..degrade import degrade_image
 
     return degrade_image
 
