@@ -1,5 +1,5 @@
-"""--workers 1 and --workers 2 give byte-identical results (times aside), and the work
-really runs in the worker processes.
+"""--workers 0 (in this process), 1 and 2 give byte-identical results (times aside), and
+the work really runs where the worker count says.
 
 Every per-image stage goes through the executor: degrade, spot, recognize (crops
 read by the spotter's recognizer) and score (psnr, ssim, text_psnr values and the
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import bench.imagemetrics as imagemetrics
+import bench.pipeline.preflight as preflight
 from bench.io.runfiles import stable
 from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
@@ -87,10 +88,11 @@ def test_workers_1_and_2_identical(tmp_path, tiny_set, mean_reader, monkeypatch)
         return real(name, **options)
 
     monkeypatch.setattr(imagemetrics, "create_metric", with_standin)
+    monkeypatch.setattr(preflight, "create_metric", with_standin)  # preflight binds the name at import
     suite = load_suite(_suite(tmp_path, tiny_set))
     runs = {}
     pids = {}
-    for name, workers, cache in (("w1", 1, "c1"), ("w2", 2, "c2"), ("w2_warm", 2, "c1")):
+    for name, workers, cache in (("w0", 0, "c0"), ("w1", 1, "c1"), ("w2", 2, "c2"), ("w2_warm", 2, "c1")):
         folder = tmp_path / f"pids_{name}"
         folder.mkdir()
         monkeypatch.setenv(PIDS_ENV, str(folder))
@@ -100,7 +102,8 @@ def test_workers_1_and_2_identical(tmp_path, tiny_set, mean_reader, monkeypatch)
         runs[name] = _files(tmp_path / name)
         pids[name] = {p.name for p in folder.iterdir()}
 
-    assert runs["w2"] == runs["w1"]  # both cold: byte for byte
+    assert runs["w0"] == runs["w1"]  # all cold: byte for byte
+    assert runs["w2"] == runs["w1"]
     # warm: the same, but for the set metric's note of how many features came from the cache
     warm, cold = (json.loads(runs[n]["results.json"]) for n in ("w2_warm", "w1"))
     assert warm["metrics"]["fid"].pop("info") == {"features_computed": 0, "features_from_cache": 9}
@@ -114,9 +117,13 @@ def test_workers_1_and_2_identical(tmp_path, tiny_set, mean_reader, monkeypatch)
             assert doc["results"][row][key] is not None, (row, key)
 
     me = os.getpid()
+    ran_in = {name: {stage: {int(p.split("-")[1]) for p in pids[name] if p.startswith(stage)}
+                     for stage in ("spot", "recognize", "features")} for name in ("w0", "w1", "w2")}
     for stage in ("spot", "recognize", "features"):
-        ran_in = {int(p.split("-")[1]) for p in pids["w1"] if p.startswith(stage)}
-        assert ran_in == {me}, stage  # --workers 1: inline, in this process
-        ran_in = {int(p.split("-")[1]) for p in pids["w2"] if p.startswith(stage)}
-        assert ran_in and me not in ran_in, stage  # --workers 2: only in the worker processes
+        assert ran_in["w0"][stage] == {me}, stage  # --workers 0: in this process
+        assert len(ran_in["w1"][stage]) == 1 and me not in ran_in["w1"][stage], stage  # one worker process
+        assert ran_in["w2"][stage] and me not in ran_in["w2"][stage], stage  # worker processes only
+    # spot and recognize share their workers (the spotter stays loaded); score has its own
+    assert ran_in["w1"]["recognize"] == ran_in["w1"]["spot"]
+    assert ran_in["w1"]["features"].isdisjoint(ran_in["w1"]["spot"])
     assert not pids["w2_warm"]  # everything came from the cache

@@ -19,8 +19,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="where models run (auto: cuda when torch sees a GPU, else cpu)")
     p.add_argument("--workers", type=int, default=1,
-                   help="processes for the per-image stages: degrade, spot, recognize, score "
-                        "(results do not depend on it)")
+                   help="processes for each per-image stage (degrade, spot, recognize, score), each restorer "
+                        "in a process of its own; 0: everything in this process (results do not depend on it)")
     p.add_argument("--batch-size", type=int, help="images per restorer call, for every restorer (default: each "
                                                   "restorer's batch_size in the suite, else the adapter's own)")
     p.add_argument("--no-cache", action="store_true", help="use a throw-away cache (recompute everything)")
@@ -44,8 +44,8 @@ def _cmd_run(args) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise BenchError("--limit: expected a positive integer")
-    if args.workers < 1:
-        raise BenchError("--workers: expected a positive integer")
+    if args.workers < 0:
+        raise BenchError("--workers: expected 0 (everything in this process) or a positive integer")
     if args.batch_size is not None and args.batch_size < 1:
         raise BenchError("--batch-size: expected a positive integer")
     from bench.scaleout.shard import ShardSpec

@@ -12,7 +12,6 @@ results ``bench merge`` (:mod:`bench.scaleout.merge`) combines.
 
 from __future__ import annotations
 
-import copy
 import shutil
 import tempfile
 import time
@@ -29,11 +28,10 @@ from bench.io.provenance import environment, git_commit, inputs_digest
 from bench.io.runfiles import SCHEMA
 from bench.pipeline.stages.recognize import recognition_on_crops
 from bench.records import REFERENCE_ROWS, ImageItem
-from bench.pipeline.stages.restore import RestoreStage
+from bench.pipeline.stages.restore_remote import restore_isolated, restore_remote
 from bench.pipeline.stages.score import score_text
 from bench.pipeline.stages.score_jobs import score_stage
 from bench.scaleout.shard import SampleStream, ShardSpec
-from bench.scaleout.worker import release_memory
 from bench.pipeline.stages.spot import spot_stage
 from bench.suite import Suite
 from bench.pipeline.aggregate import aggregate
@@ -48,7 +46,9 @@ class RunOptions:
     cache_dir: Optional[Path | str] = None
     limit: Optional[int] = None
     device: str = "auto"
-    workers: int = 1
+    #: worker processes per stage family, each restorer in a process of its own (``bench run``'s
+    #: default is 1); 0 runs everything in this process (library use, tests that patch in-process)
+    workers: int = 0
     use_cache: bool = True
     quiet: bool = False
     skip_unavailable: bool = False
@@ -64,15 +64,27 @@ class RunOptions:
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when a GPU is visible to torch, else ``cpu``."""
+    """``auto`` -> ``cuda`` when a GPU is visible to torch, else ``cpu``. Without a GPU driver
+    on the machine torch is not even imported (~0.5 GB resident, which the driver process
+    would otherwise carry for the whole run)."""
     if device != "auto":
         return device
+    if not _gpu_driver_present():
+        return "cpu"
     try:
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
     except ImportError:
         return "cpu"
+
+
+def _gpu_driver_present() -> bool:
+    """An NVIDIA (or ROCm) kernel driver or tool is there, so torch may see a GPU."""
+    import os
+
+    return (os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/kfd")
+            or shutil.which("nvidia-smi") is not None)
 
 
 def default_cache_dir() -> Path:
@@ -139,16 +151,9 @@ def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progre
         t0 = time.perf_counter()
         batch_size = opts.batch_size or (specs[name].batch_size if name in specs else None)
         if executor.remote_models:
-            from bench.pipeline.stages.restore_remote import restore_remote
-
             records = restore_remote(executor, name, restorer, prompt_source, cache, items, progress, batch_size)
         else:
-            # the stage loads a copy: its model is freed when the stage ends (one model in memory at
-            # a time); the suite's restorer object stays unloaded for the results' config and version
-            stage = RestoreStage(name, copy.copy(restorer), prompt_source, cache, batch_size)
-            records = stage.run(items, progress)
-            del stage
-            release_memory()
+            records = restore_isolated(executor, name, restorer, prompt_source, cache, items, progress, batch_size)
         comps.restore_records[name] = records
         _timed(stage_seconds, f"restore:{name}", t0)
     t0 = time.perf_counter()

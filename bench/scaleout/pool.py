@@ -1,15 +1,26 @@
-"""The local executor's process pool: spawned once per run, reused by every stage.
+"""The local executor's processes: one pool per stage family, one process per model.
 
 :meth:`StagePool.map` yields ``fn(item)`` for each item in input order whatever
 the worker count, with at most ``2 * workers`` items in flight (memory does not
-grow with the stream). Each map call carries its stage's ``initializer``; a
-worker runs it once per map call, before its first item of that call, so a
-stage's models are loaded once per worker. The processes themselves (and the
-libraries they imported) live for the whole run, so a stage does not pay for
-process start-up and imports again.
+grow with the stream). Each map call names its stage ``family`` (``degrade``;
+``spotter`` for spot and recognize; ``metrics`` for score) and carries the
+stage's ``initializer``; a worker runs the initializer once per map call, before
+its first item of that call, so a stage's models load once per worker.
 
-With ``workers <= 1`` everything runs inline in this process (no pickling), the
-initializer once per map call, exactly as a worker would run it.
+Consecutive maps of one family share the pool's processes (recognize reuses the
+spotter the spot stage loaded); a map of another family first stops them. So a
+worker process only ever imports and holds one family's libraries and models
+(torch for the degradation, onnxruntime for the spotter, pyiqa for the metrics):
+memory is that of one stage, not of all of them, and each stage's processes
+start once.
+
+:meth:`StagePool.call` runs one call in a process of its own, stopped when it
+returns: the restore stage runs there, so a restorer's model and libraries never
+share a process with the per-image stages' (or with the driver's).
+
+``workers=0`` runs everything inline in this process (no pickling; the
+initializer once per map call, as a worker would): for library use and tests
+that patch functions in-process. Peak memory is then the sum of the stages'.
 """
 
 from __future__ import annotations
@@ -35,29 +46,42 @@ def _run(call: str, initializer: Optional[Callable], initargs: tuple, fn: Callab
     return fn(item)
 
 
+def _spawn(workers: int) -> ProcessPoolExecutor:
+    ctx = multiprocessing.get_context("spawn")  # no fork: safe with torch/onnx threads
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def _died(what: str) -> BenchError:
+    return BenchError(f"a {what} process of the local executor died; often out of memory: retry with fewer "
+                      "--workers (or --workers 0 to see the error in this process)")
+
+
 class StagePool:
-    """``workers`` spawned processes (lazily started), or inline when ``workers <= 1``."""
+    """``workers`` spawned processes per stage family (inline when ``workers == 0``)."""
 
     def __init__(self, workers: int = 1):
-        self.workers = max(1, int(workers))
+        self.workers = max(0, int(workers))
         self._pool: Optional[ProcessPoolExecutor] = None
+        self._family: Optional[str] = None
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _executor(self, family: str) -> ProcessPoolExecutor:
+        if self._pool is not None and self._family != family:
+            self.close()
         if self._pool is None:
-            ctx = multiprocessing.get_context("spawn")  # no fork: safe with torch/onnx threads
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = _spawn(self.workers)
+            self._family = family
         return self._pool
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable] = None,
-            initargs: tuple = ()) -> Iterator[Any]:
+            initargs: tuple = (), family: str = "default") -> Iterator[Any]:
         """``fn(item)`` for each item, in order (see the module docstring)."""
-        if self.workers <= 1:
+        if self.workers == 0:
             if initializer is not None:
                 initializer(*initargs)
             for item in items:
                 yield fn(item)
             return
-        pool = self._executor()
+        pool = self._executor(family)
         call = uuid.uuid4().hex
         pending: deque = deque()
         try:
@@ -69,14 +93,28 @@ class StagePool:
                 yield pending.popleft().result()
         except BrokenProcessPool:
             self._pool = None
-            raise BenchError(f"a worker process of the local executor died (--workers {self.workers}); "
-                             "often out of memory: retry with fewer --workers") from None
+            raise _died(f"'{family}' worker") from None
         finally:
             for f in pending:
                 f.cancel()
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a fresh process of its own, stopped when it returns (inline when
+        ``workers == 0``). The per-image workers are stopped first."""
+        if self.workers == 0:
+            return fn(*args)
+        self.close()
+        pool = _spawn(1)
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool:
+            raise _died("model") from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
         """Stop the processes (idempotent)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+            self._family = None

@@ -107,7 +107,7 @@ def prepare_stage(samples: Iterable[Sample], cfg: PrepareConfig, workers: int, c
             own.close()
         return
     jobs = ((s, cfg.degradation) for s in samples)
-    for item, hit in executor.map_tasks(prepare_one, jobs, _init_worker, (cfg.cache_root,)):
+    for item, hit in executor.map_tasks(prepare_one, jobs, _init_worker, (cfg.cache_root,), family=STAGE):
         if hit is True:
             cache.hits[STAGE] += 1
         elif hit is False:

@@ -100,14 +100,14 @@ def recognition_on_crops(items: list[ImageItem], rows: list[str], key_spotter, f
         if executor is None:
             from bench.scaleout.executors.local import LocalExecutor
 
-            own = LocalExecutor(1)
+            own = LocalExecutor(0)
             try:
                 return recognition_on_crops(items, rows, key_spotter, factory, cache, progress, own)
             finally:
                 own.close()
         initargs = (factory, str(cache.root), registered(factory.name))
-        for key, out in progress.bar(executor.map_actors(_read_one, jobs, init_worker, initargs, READ_BATCH),
-                                     "recognize", total=len(jobs)):
+        results = executor.map_actors(_read_one, jobs, init_worker, initargs, READ_BATCH, family=WORKER_FAMILY)
+        for key, out in progress.bar(results, "recognize", total=len(jobs)):
             reads[key] = out
     pairs: dict[str, dict[str, list]] = {r: {} for r in rows}
     for item, row in todo:

@@ -149,7 +149,7 @@ def score_stage(states: list[MetricState], items: list[ImageItem], rows: list[st
     todo = jobs.as_list()
     if todo:
         initargs = (tuple((s.name, s.metric) for s in active), device, str(cache.root))
-        results = executor.map_actors(score_one, todo, init_worker, initargs, SCORE_BATCH)
+        results = executor.map_actors(score_one, todo, init_worker, initargs, SCORE_BATCH, family=WORKER_FAMILY)
         for done in progress.bar(results, "score", total=len(todo)):
             values.update(done)
     image_values = {s.name: {row: [(item, values[metric_key(s, pred, ref)]) for pred, ref, item in row_pairs]

@@ -139,8 +139,8 @@ def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter
     keyed = [(spot_key(version, config, h, i), h, i) for h, i in unique]
     todo = [j for j in keyed if cache.get(STAGE, j[0]) is None]
     initargs = (factory, str(cache.root), registered(factory.name))
-    for _ in progress.bar(executor.map_actors(_spot_one, todo, init_worker, initargs, SPOT_BATCH),
-                          "spot", total=len(todo)):
+    results = executor.map_actors(_spot_one, todo, init_worker, initargs, SPOT_BATCH, family=WORKER_FAMILY)
+    for _ in progress.bar(results, "spot", total=len(todo)):
         pass
     out = {}
     for key, h, i in keyed:

@@ -5,11 +5,18 @@ input order, with a bounded number of inputs in flight (memory does not grow
 with the data set). Two kinds of work:
 
 * :meth:`Executor.map_tasks`: stateless CPU work (degradation);
-* :meth:`Executor.map_actors`: model work (restore, spot): each worker calls the
-  initializer once (which loads the model lazily) and then handles many inputs.
+* :meth:`Executor.map_actors`: model work (restore, spot, recognize, score): each
+  worker calls the initializer once (which loads the model lazily) and then
+  handles many inputs;
+* :meth:`Executor.run_isolated`: one call in a process of its own (the local
+  executor's restore stage: the restorer's model process).
+
+Both maps take the stage ``family``; the local executor gives each family its
+own worker processes (:mod:`bench.scaleout.pool`).
 
 ``local`` (:class:`LocalExecutor`) is the default: ``--workers`` processes on
-this machine, restorers in this process. ``ray`` (:class:`RayExecutor`, optional
+this machine per stage family, each restorer in a process of its own
+(``--workers 0``: everything in this process). ``ray`` (:class:`RayExecutor`, optional
 extra ``ray``) runs tasks and actors on a Ray cluster; ``ray`` is imported only
 when that executor is created.
 """
@@ -29,12 +36,15 @@ class Executor(Protocol):
     remote_models: bool
 
     def map_tasks(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable] = None,
-                  initargs: tuple = ()) -> Iterator[Any]:
+                  initargs: tuple = (), family: str = "default") -> Iterator[Any]:
         """``fn(item)`` for each item, in order (stateless CPU work)."""
 
     def map_actors(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable] = None,
-                   initargs: tuple = (), batch_size: int = 1) -> Iterator[Any]:
+                   initargs: tuple = (), batch_size: int = 1, family: str = "default") -> Iterator[Any]:
         """``fn(item)`` for each item, in order, in long-lived workers set up once by ``initializer``."""
+
+    def run_isolated(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` in a process of its own (or inline), returning its result."""
 
     def close(self) -> None:
         """Release what the executor started."""

@@ -104,7 +104,7 @@ class RayExecutor:
         return self.cpus, {"num_cpus": 1}
 
     def map_tasks(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable] = None,
-                  initargs: tuple = (), batch_size: int = 1) -> Iterator[Any]:
+                  initargs: tuple = (), batch_size: int = 1, family: str = "default") -> Iterator[Any]:
         """``fn`` over ``items`` as Ray tasks (one CPU each), results in order."""
         ray = self._ray
         task = ray.remote(num_cpus=1)(_run_task)
@@ -118,7 +118,7 @@ class RayExecutor:
             yield from ray.get(pending.popleft())
 
     def map_actors(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable] = None,
-                   initargs: tuple = (), batch_size: int = 1) -> Iterator[Any]:
+                   initargs: tuple = (), batch_size: int = 1, family: str = "default") -> Iterator[Any]:
         """``fn`` over ``items`` in a pool of actors made for this call, results in order."""
         from ray.util import ActorPool
 
@@ -147,6 +147,12 @@ class RayExecutor:
         finally:
             for actor in actors:
                 ray.kill(actor)
+
+    def run_isolated(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` as one Ray task (on a GPU when the run uses one). The restore stage
+        does not use it on Ray: it spreads batches over actors (:mod:`bench.pipeline.stages.restore_remote`)."""
+        _, options = self._slots()
+        return self._ray.get(self._ray.remote(**options)(fn).remote(*args))
 
     def close(self) -> None:
         """Shut down the local Ray instance if this executor started it."""
