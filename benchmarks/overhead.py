@@ -1,0 +1,196 @@
+"""What the harness costs: a plain loop of library calls against a cold ``bench run``.
+
+Usage::
+
+    python benchmarks/overhead.py [--suite suites/quickstart.yaml] [--limit 8] [--full-limit 24] [--skip-full]
+
+On the same images (the suite's first ``--limit``) and the same components:
+
+* **bare loop**: what a researcher would write without the harness, in one fresh
+  process: read each sample, degrade it (the suite's preset, the same library
+  call), run every restorer (plus the bicubic-upsampled LQ row), spot every row
+  image and read its GT-word crops with the suite's spotter, score with pyiqa
+  (``psnr``, ``ssimc``, ``piqe`` as the suite lists them, float32 tensors as TAIR
+  feeds them), the text-region PSNR, and the text evaluation; no cache, no files;
+* **bench cold**: ``python -m bench run SUITE --limit N`` with an empty cache
+  (every stage computed, result files and HTML report written), ``--workers 1``;
+* **bench warm**: the same command again on the filled cache.
+
+Printed: both times and their ratio (goal <= 1.10), warm/cold, the peak resident
+memory of cold runs at ``--limit`` and ``--full-limit`` (the largest single
+process, and all processes of the run together, sampled every 50 ms), and each
+stage's time and throughput at ``--workers 1`` and ``--workers 2`` (cold runs).
+Only metrics whose files are on disk run (the suite's unavailable ones are
+skipped by both). Numbers are measurements, not asserted anywhere; on a shared
+machine they vary from run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def run_tree(cmd: list[str]) -> dict:
+    """Run ``cmd``; its wall time and the peak RSS of its largest process and of all its processes."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+    root = psutil.Process(proc.pid)
+    largest, total = 0, 0
+    while proc.poll() is None:
+        try:
+            rss = []
+            for p in [root] + root.children(recursive=True):
+                try:
+                    rss.append(p.memory_info().rss)
+                except psutil.Error:
+                    pass
+            if rss:
+                largest, total = max(largest, max(rss)), max(total, sum(rss))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{err[-3000:]}")
+    return {"seconds": time.perf_counter() - t0, "largest_mb": largest / 2**20, "total_mb": total / 2**20,
+            "stdout": out}
+
+
+def bench_run(suite: str, limit: int, cache: Path, out: Path, workers: int) -> dict:
+    r = run_tree([sys.executable, "-m", "bench", "run", suite, "--limit", str(limit), "--cache-dir", str(cache),
+                  "--out", str(out), "--quiet", "--workers", str(workers)])
+    doc = json.loads((out / "results.json").read_text())
+    r["stages"] = doc["run"]["stage_seconds"]
+    r["n_images"] = doc["data"]["n_images"]
+    return r
+
+
+def bare_loop(suite_path: str, limit: int) -> None:
+    """The plain loop (runs in its own process; prints its seconds as JSON)."""
+    t0 = time.perf_counter()
+    sys.path.insert(0, str(ROOT))
+    from dataclasses import replace
+
+    import numpy as np
+    import pyiqa
+    import torch
+
+    from bench.components import RESTORERS, SPOTTERS
+    from bench.data import open_dataset
+    from bench.degrade import degrade_image
+    from bench.imagemetrics import create_metric
+    from bench.imagemetrics.textregion import cared, masked_psnr, text_mask
+    from bench.io.images import bicubic_resize
+    from bench.suite import load_suite
+    from bench.textmetrics import TextEvalConfig, evaluate_image, rectified_crop
+
+    suite = load_suite(suite_path)
+    suite = replace(suite, dataset=replace(suite.dataset, limit=limit))
+    spec = suite.degradation
+    restorers = {}
+    for r in suite.restorers:
+        model = RESTORERS.load(r.adapter)(scale=spec.scale, device="cpu", **r.args)
+        if model.preflight():
+            continue
+        model.load()
+        restorers[r.name] = model
+    sp = SPOTTERS.load(suite.spotter.name)(min_score=suite.spotter.min_score, device="cpu", **suite.spotter.args)
+    sp.load()
+    wanted = [m for m in suite.metrics.image if m in ("psnr", "ssim", "piqe", "text_psnr")]
+    available = [m for m in wanted if not create_metric(m).preflight()]
+    iqa = {"psnr": ("psnr", {"test_y_channel": False}), "ssim": ("ssimc", {}), "piqe": ("piqe", {})}
+    models = {m: pyiqa.create_metric(iqa[m][0], device="cpu", **iqa[m][1]) for m in available if m in iqa}
+    tm = suite.metrics.text
+    cfg = TextEvalConfig(compat=tm.compat, matching=tm.matching, confident_threshold=tm.confident_threshold)
+    samples = list(open_dataset(suite.dataset, suite.degradation))
+    vocabulary = frozenset(i.text for s in samples for i in s.instances if not i.dont_care)
+
+    def tensor(img):
+        return torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255.0
+
+    for s in samples:
+        lq = degrade_image(s.hq, spec.preset, spec.seed, s.id, spec.scale, backend=spec.backend,
+                           usm_sharpen=spec.usm_sharpen)
+        size = (s.hq.shape[1], s.hq.shape[0])
+        rows = {"HQ": s.hq, "LQ": bicubic_resize(lq, size)}
+        for name, model in restorers.items():
+            rows[name] = model.restore_batch([lq if model.input_mode == "lq" else rows["LQ"]])[0]
+        words = [i for i in s.instances if not i.dont_care]
+        hq_dets = None
+        for name, img in rows.items():
+            dets = sp.spot(img, s.id)
+            if name == "HQ":
+                hq_dets = dets
+            evaluate_image(s.instances, dets, cfg, vocabulary, hq_dets=None if name == "HQ" else hq_dets)
+            if words and sp.has_recognizer():
+                sp.recognize([rectified_crop(img, w.polygon) for w in words])
+            with torch.no_grad():
+                if "piqe" in models:
+                    models["piqe"](tensor(img))
+                if name == "HQ":
+                    continue
+                for m in ("psnr", "ssim"):
+                    if m in models:
+                        models[m](tensor(img), tensor(s.hq))
+            if "text_psnr" in available and cared(s.instances):
+                mask = text_mask(s.hq.shape[:2], cared(s.instances))
+                if mask.any():
+                    masked_psnr(img, s.hq, mask)
+    print(json.dumps({"seconds": time.perf_counter() - t0, "n_images": len(samples)}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", default="suites/quickstart.yaml")
+    ap.add_argument("--limit", type=int, default=8)
+    ap.add_argument("--full-limit", type=int, default=24)
+    ap.add_argument("--skip-full", action="store_true", help="skip the cold run at --full-limit (RSS only)")
+    ap.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)  # the child process
+    args = ap.parse_args()
+    if args.bare:
+        bare_loop(args.suite, args.limit)
+        return
+    work = Path(tempfile.mkdtemp(prefix="tair-bench-overhead-"))
+    bare = run_tree([sys.executable, __file__, "--bare", "--suite", args.suite, "--limit", str(args.limit)])
+    cold = bench_run(args.suite, args.limit, work / "c1", work / "cold", 1)
+    warm = bench_run(args.suite, args.limit, work / "c1", work / "warm", 1)
+    two = bench_run(args.suite, args.limit, work / "c2", work / "cold2", 2)
+    full = None if args.skip_full else bench_run(args.suite, args.full_limit, work / "c3", work / "full", 1)
+
+    n = cold["n_images"]
+    print(f"suite {args.suite}, {n} images (cold = empty cache; times include start-up, imports, model loads)")
+    print(f"  bare library loop        {bare['seconds']:8.1f} s   (peak RSS {bare['largest_mb']:.0f} MB)")
+    print(f"  bench run, cold          {cold['seconds']:8.1f} s   ratio bench/bare = "
+          f"{cold['seconds'] / bare['seconds']:.2f}  (goal <= 1.10)")
+    print(f"  bench run, warm          {warm['seconds']:8.1f} s   warm/cold = {warm['seconds'] / cold['seconds']:.3f}")
+    print("peak RSS of a cold bench run (largest process / all processes together):")
+    print(f"  --limit {n:<3}            {cold['largest_mb']:6.0f} MB / {cold['total_mb']:6.0f} MB")
+    if full is not None:
+        print(f"  --limit {full['n_images']:<3}            {full['largest_mb']:6.0f} MB / {full['total_mb']:6.0f} MB   "
+              f"({full['seconds']:.0f} s)")
+    print("per stage, cold, --workers 1 vs --workers 2 (seconds, images/s, speed-up):")
+    for stage in cold["stages"]:
+        t1, t2 = cold["stages"][stage], two["stages"].get(stage)
+        if t2 is None:
+            continue
+        ips = lambda t: n / t if t > 0 else float("inf")  # noqa: E731
+        print(f"  {stage:<22} {t1:7.1f} s {ips(t1):7.2f}/s   {t2:7.1f} s {ips(t2):7.2f}/s   x{t1 / t2 if t2 else 0:.2f}")
+    print(f"  {'whole run':<22} {cold['seconds']:7.1f} s {'':9}   {two['seconds']:7.1f} s {'':9}   "
+          f"x{cold['seconds'] / two['seconds']:.2f}")
+    print(f"(scratch folder: {work})")
+
+
+if __name__ == "__main__":
+    main()
