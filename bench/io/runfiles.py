@@ -20,6 +20,15 @@ SCHEMA = "tair-bench-results/1"
 VOLATILE_KEYS = ("run",)
 
 
+def finite_or_none(value: Any) -> Optional[float]:
+    """A float for a finite number, else None (a CSV NaN, None, a string)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
 def mean_or_none(values: list[Optional[float]]) -> tuple[Optional[float], int]:
     """Mean of the finite values and how many there were (None if none)."""
     vals = [v for v in values if v is not None and math.isfinite(v)]

@@ -23,15 +23,15 @@ how often each image was drawn) and ``W @ stats`` gives every resample's sums.
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Optional
 
 import numpy as np
 
+from bench.io.runfiles import finite_or_none
+from bench.records import HQ_ROW, LQ_ROW, REFERENCE_ROWS
 from bench.textmetrics.formulas import prh_arrays, ratio, recognition_from_sums
 from bench.textmetrics.recognition import recognition_sums
 from bench.textmetrics.results import modes_of
-from bench.records import HQ_ROW, LQ_ROW, REFERENCE_ROWS
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
@@ -53,15 +53,6 @@ def resample_weights(n_images: int, n_resamples: int = DEFAULT_RESAMPLES, seed: 
     weights = np.zeros((n_resamples, n_images), dtype=np.int64)
     np.add.at(weights, (np.arange(n_resamples)[:, None], idx), 1)
     return weights
-
-
-def _finite(v) -> Optional[float]:
-    """A float for a finite number, else None (CSV NaN, None, strings)."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 # -- per-image metrics ---------------------------------------------------------------------------
@@ -171,7 +162,7 @@ def resample_all(doc: dict, per_image: list[dict], details: list[dict], weights:
         for name in image_names:
             values = np.full(len(image_ids), np.nan)
             for r in recs:
-                v = _finite(r.get(name))
+                v = finite_or_none(r.get(name))
                 if v is not None:
                     values[index[str(r["image_id"])]] = v
             if not np.isnan(values).all():
@@ -220,7 +211,7 @@ def add_confidence_intervals(doc: dict, per_image: list[dict], details: list[dic
                 if m not in base:
                     continue
                 ci = _interval(s - base[m], level)
-                cur, ref = _finite(results.get(row, {}).get(m)), _finite(results.get(baseline, {}).get(m))
+                cur, ref = finite_or_none(results.get(row, {}).get(m)), finite_or_none(results.get(baseline, {}).get(m))
                 diffs[m] = {"delta": None if cur is None or ref is None else cur - ref,
                             **_as_interval(ci), "significant": bool(ci and (ci[0] > 0 or ci[1] < 0))}
             entry["differences"][row] = diffs

@@ -18,6 +18,7 @@ from typing import Optional
 from markupsafe import Markup
 
 from bench.io.images import read_image
+from bench.io.runfiles import finite_or_none
 
 from .rundata import RunData, load_ground_truth
 from .textdiff import diff_markup, word_html
@@ -61,21 +62,13 @@ class GalleryImage:
     words: list[WordRow] = field(default_factory=list)
 
 
-def _num(v) -> Optional[float]:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def select_images(per_image: list[dict], rows: list[str], k: int,
                   metric: str = SPREAD_METRIC) -> list[tuple[str, float]]:
     """The ``k`` image ids with the largest spread (max - min over rows) of ``metric``,
     ties broken by image id."""
     by_image: dict[str, list[float]] = {}
     for r in per_image:
-        v = _num(r.get(metric))
+        v = finite_or_none(r.get(metric))
         if r.get("row") in rows and v is not None:
             by_image.setdefault(str(r["image_id"]), []).append(v)
     spreads = [(i, max(v) - min(v)) for i, v in by_image.items()]
@@ -166,7 +159,7 @@ def build_gallery(data: RunData, assets: Path, k: int = 4, max_words: int = 6) -
                 pil.save(assets / name, quality=88)
                 src = f"{rel}/{name}"
             rec = next((r for r in data.per_image if str(r["image_id"]) == image_id and r["row"] == row), {})
-            entry.panels.append(Panel(row, src, {m: _num(rec.get(m)) for m in value_keys}))
+            entry.panels.append(Panel(row, src, {m: finite_or_none(rec.get(m)) for m in value_keys}))
         entry.words = _words(image_id, rows, instances, details, pixels, threshold, assets, max_words)
         out.append(entry)
     if data.cache_root is None:

@@ -7,10 +7,10 @@ directly, never through pyplot, so no global backend or figure state is touched
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Optional, Sequence
 
+from bench.io.runfiles import finite_or_none
 from bench.records import HQ_ROW, LQ_ROW
 
 REFERENCE_COLORS = {HQ_ROW: "#2b8a3e", LQ_ROW: "#c92a2a"}
@@ -45,14 +45,6 @@ def row_colors(rows: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _num(v) -> Optional[float]:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 #: label offsets tried around a point, in points: nearest first, then further out
 _LABEL_OFFSETS = [(dx * r, dy * r) for r in (1, 2, 3, 4, 6) for dx, dy in
                   ((6, 4), (6, -12), (-6, 4), (-6, -12), (0, 10), (0, -16), (12, -4), (-12, -4))]
@@ -80,8 +72,8 @@ def place_labels(ax, points: Sequence[tuple[float, float]], labels: Sequence[str
 def fidelity_vs_text(doc: dict, x_metric: str, y_metric: str, path: Path) -> Optional[Path]:
     """Scatter of one fidelity metric against one text metric, one point per row,
     with 95% bootstrap intervals as error bars when results.json has them."""
-    rows = [r for r in doc["rows"] if _num(doc["results"].get(r, {}).get(x_metric)) is not None
-            and _num(doc["results"].get(r, {}).get(y_metric)) is not None]
+    rows = [r for r in doc["rows"] if finite_or_none(doc["results"].get(r, {}).get(x_metric)) is not None
+            and finite_or_none(doc["results"].get(r, {}).get(y_metric)) is not None]
     if not rows:
         return None
     ci = doc.get("intervals", {}).get("rows", {})
@@ -89,14 +81,14 @@ def fidelity_vs_text(doc: dict, x_metric: str, y_metric: str, path: Path) -> Opt
     fig = _figure(6.4, 4.4)
     ax = fig.add_subplot()
     for row in rows:
-        x, y = _num(doc["results"][row][x_metric]), _num(doc["results"][row][y_metric])
+        x, y = finite_or_none(doc["results"][row][x_metric]), finite_or_none(doc["results"][row][y_metric])
         xe, ye = ci.get(row, {}).get(x_metric, {}), ci.get(row, {}).get(y_metric, {})
         xerr = [[x - xe["low"]], [xe["high"] - x]] if xe.get("low") is not None else None
         yerr = [[y - ye["low"]], [ye["high"] - y]] if ye.get("low") is not None else None
         marker = "s" if row in REFERENCE_COLORS else "o"
         ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt=marker, color=colors[row], capsize=3, label=row)
     fig.tight_layout()  # final axes geometry first: label boxes are measured in pixels
-    place_labels(ax, [(_num(doc["results"][r][x_metric]), _num(doc["results"][r][y_metric])) for r in rows], rows)
+    place_labels(ax, [(finite_or_none(doc["results"][r][x_metric]), finite_or_none(doc["results"][r][y_metric])) for r in rows], rows)
     better_x = doc.get("metrics", {}).get(x_metric, {}).get("higher_is_better")
     arrow = {True: " (higher is better)", False: " (lower is better)"}.get(better_x, "")
     ax.set_xlabel(f"{x_metric}{arrow}")
@@ -109,7 +101,7 @@ def fidelity_vs_text(doc: dict, x_metric: str, y_metric: str, path: Path) -> Opt
 def per_image_distribution(per_image: list[dict], rows: Sequence[str], metric: str, path: Path,
                            title: str) -> Optional[Path]:
     """Box plot plus jittered points of a per-image value, one box per row."""
-    data = [[v for r in per_image if r.get("row") == row and (v := _num(r.get(metric))) is not None]
+    data = [[v for r in per_image if r.get("row") == row and (v := finite_or_none(r.get(metric))) is not None]
             for row in rows]
     if not any(data):
         return None
@@ -143,7 +135,7 @@ def grouped_bars(groups: Sequence[str], series: dict[str, Sequence[Optional[floa
     ax = fig.add_subplot()
     for k, name in enumerate(names):
         xs = [g + (k - (len(names) - 1) / 2) * width for g in range(len(groups))]
-        vals = [_num(v) for v in series[name]]
+        vals = [finite_or_none(v) for v in series[name]]
         pts = [(x, v) for x, v in zip(xs, vals) if v is not None]
         if pts:
             ax.bar([x for x, _ in pts], [v for _, v in pts], width=width, color=colors[name], label=name)
