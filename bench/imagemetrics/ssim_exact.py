@@ -45,6 +45,7 @@ pairs from 64 to 2048 px, max abs difference < 1e-6; seen: ~1e-10).
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Callable
 
@@ -100,54 +101,98 @@ def _block_mean(rows: np.ndarray, f: int) -> np.ndarray:
     return blocks.sum(axis=(1, 3)) / float(f * f)
 
 
-def _planes(img: np.ndarray, channel: str, color_space: str, f: int) -> Callable[[int, int], np.ndarray]:
-    """``planes(r0, r1)``: rows ``r0:r1`` of the preprocessed float64 image (after rounding
-    and the optional block downsampling), shape ``(r1 - r0, W', C)``."""
+def _planes(img: np.ndarray, channel: str, color_space: str, f: int) -> Callable[[int, int, np.ndarray], np.ndarray]:
+    """``planes(r0, r1, out)``: rows ``r0:r1`` of the preprocessed float64 image (after rounding
+    and the optional block downsampling), shape ``(r1 - r0, W', C)``, written into ``out``."""
 
-    def planes(r0: int, r1: int) -> np.ndarray:
+    def planes(r0: int, r1: int, out: np.ndarray) -> np.ndarray:
         rows = img[r0 * f:r1 * f]
+        if channel == "rgb" and f == 1:
+            np.copyto(out, rows)  # uint8 -> float64, exact
+            return out
         x = luma_255_rounded(rows, color_space)[..., None] if channel == "y" else rows.astype(np.float64)
-        return _block_mean(x, f) if f > 1 else x
+        np.copyto(out, _block_mean(x, f) if f > 1 else x)
+        return out
 
     return planes
 
 
-def _filter(x: np.ndarray) -> np.ndarray:
-    """'valid' 11x11 filtering of ``(h, w, C)`` float64 (C <= 4) with the separable window."""
+class _Strip:
+    """The float64 buffers one strip needs, reused from strip to strip and from call to call
+    (:func:`_buffers`): fresh arrays would cost a page fault per 4 KiB touched, which is most of
+    the time on small images. ``rows`` input rows of ``width x channels``."""
+
+    def __init__(self, rows: int, width: int, channels: int):
+        full = (rows, width, channels)
+        self.key = full
+        self.x, self.y, self.sq = np.empty(full), np.empty(full), np.empty(full)
+        self.f = [np.empty(full) for _ in range(4)]
+        self.t = np.empty((rows - HALO, (width - HALO) * channels))
+
+    def view(self, rows: int) -> "_Strip":
+        """The same buffers for a shorter (last) strip."""
+        v = object.__new__(_Strip)
+        v.x, v.y, v.sq = self.x[:rows], self.y[:rows], self.sq[:rows]
+        v.f = [b[:rows] for b in self.f]
+        v.t = self.t[:rows - HALO]
+        return v
+
+
+_LOCAL = threading.local()
+
+
+def _buffers(rows: int, width: int, channels: int) -> _Strip:
+    """This thread's strip buffers for the shape (the last shape's are kept: at most
+    ``~8 * STRIP_ELEMENTS`` float64, 32 MB)."""
+    strip = getattr(_LOCAL, "strip", None)
+    if strip is None or strip.key != (rows, width, channels):
+        _LOCAL.strip = None  # drop the old buffers before allocating the new ones
+        strip = _LOCAL.strip = _Strip(rows, width, channels)
+    return strip
+
+
+def _filter(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """'valid' 11x11 filtering of ``(h, w, C)`` float64 (C <= 4) with the separable window into
+    ``out`` (same shape), returned as a 2-D ``(h - 10, (w - 10) * C)`` view whose rows are
+    contiguous (numpy's fast loops; a ``(..., 3)`` view would iterate 3 elements at a time)."""
     import cv2
 
     u = separable_window()
-    out = cv2.sepFilter2D(x, cv2.CV_64F, u, u, borderType=cv2.BORDER_REFLECT)
-    if out.ndim == 2:
-        out = out[..., None]
-    return out[HALO // 2:x.shape[0] - HALO // 2, HALO // 2:x.shape[1] - HALO // 2]
+    h, w, c = x.shape
+    cv2.sepFilter2D(x, cv2.CV_64F, u, u, dst=out.reshape(h, w, c) if c > 1 else out.reshape(h, w),
+                    borderType=cv2.BORDER_REFLECT)
+    r = HALO // 2
+    return out.reshape(h, w * c)[r:h - r, r * c:(w - r) * c]
 
 
-def _strip_sum(x: np.ndarray, y: np.ndarray) -> float:
-    """Sum of the SSIM map over the valid positions of one strip (rows include the halo).
+def _strip_sum(b: _Strip) -> float:
+    """Sum of the SSIM map over the valid positions of one strip (``b.x``, ``b.y`` hold its
+    rows, the halo included).
 
-    pyiqa's formula (module docstring, step 5), evaluated in place to spare
-    allocations; ``sigma_x^2 + sigma_y^2 = E[x^2 + y^2] - (mu_x^2 + mu_y^2)``."""
-    mu_x, mu_y = _filter(x), _filter(y)
-    sq = np.multiply(x, x)
-    sq += y * y
-    e_sq = _filter(sq)
-    e_xy = _filter(np.multiply(x, y, out=sq))
-    mu_xy = mu_x * mu_y
+    pyiqa's formula (module docstring, step 5) with its two divisions as one:
+    ``relu(cs) * l = max(2 sigma_xy + C2, 0) (2 mu_x mu_y + C1) / ((sigma_sq + C2)(mu_sq + C1))``
+    (both denominators are positive), and ``sigma_x^2 + sigma_y^2 = E[x^2 + y^2] - mu_x^2 - mu_y^2``;
+    evaluated in place, in the strip's buffers."""
+    mu_x, mu_y = _filter(b.x, b.f[0]), _filter(b.y, b.f[1])
+    e_xy = _filter(np.multiply(b.x, b.y, out=b.sq), b.f[3])
+    np.multiply(b.x, b.x, out=b.sq)
+    b.sq += np.multiply(b.y, b.y, out=b.x)  # b.x is free now
+    e_sq = _filter(b.sq, b.f[2])
+    mu_xy = np.multiply(mu_x, mu_y, out=b.t)
     mu_sq = np.multiply(mu_x, mu_x, out=mu_x)
     mu_sq += np.multiply(mu_y, mu_y, out=mu_y)
     e_xy -= mu_xy                       # sigma_xy
     e_xy *= 2.0
     e_xy += C2
+    np.maximum(e_xy, 0.0, out=e_xy)     # pyiqa: F.relu(cs_map)
     e_sq -= mu_sq                       # sigma_x^2 + sigma_y^2
     e_sq += C2
-    cs = np.divide(e_xy, e_sq, out=e_xy)
-    np.maximum(cs, 0.0, out=cs)         # pyiqa: F.relu(cs_map)
     mu_xy *= 2.0
     mu_xy += C1
     mu_sq += C1
-    cs *= np.divide(mu_xy, mu_sq, out=mu_xy)
-    return float(cs.sum())
+    e_xy *= mu_xy
+    e_sq *= mu_sq
+    return float(np.divide(e_xy, e_sq, out=e_xy).sum())
 
 
 def ssim(pred: np.ndarray, ref: np.ndarray, channel: str = "rgb", color_space: str = "yiq",
@@ -166,9 +211,13 @@ def ssim(pred: np.ndarray, ref: np.ndarray, channel: str = "rgb", color_space: s
     get_x = _planes(pred, channel, color_space, f)
     get_y = _planes(ref, channel, color_space, f)
     n_out = hp - HALO
-    step = max(MIN_STRIP_ROWS, STRIP_ELEMENTS // (wp * channels) - HALO)
+    step = min(n_out, max(MIN_STRIP_ROWS, STRIP_ELEMENTS // (wp * channels) - HALO))
+    buffers = _buffers(step + HALO, wp, channels)
     total = 0.0
     for o0 in range(0, n_out, step):
         o1 = min(n_out, o0 + step)
-        total += _strip_sum(get_x(o0, o1 + HALO), get_y(o0, o1 + HALO))
+        b = buffers if o1 - o0 == step else buffers.view(o1 - o0 + HALO)
+        get_x(o0, o1 + HALO, b.x)
+        get_y(o0, o1 + HALO, b.y)
+        total += _strip_sum(b)
     return total / (channels * n_out * (wp - HALO))
