@@ -92,10 +92,37 @@ class Lpips(ImageMetric):
 
 
 def lpips_distance(model, preds: Sequence[np.ndarray], refs: Sequence[np.ndarray], device: str) -> list[float]:
-    """LPIPS for equal-sized pairs stacked in one batch."""
+    """LPIPS for equal-sized pairs stacked in one batch (:func:`lpips_streamed`)."""
     import torch
 
     with torch.no_grad():
-        d = model(to_tensor(preds, device), to_tensor(refs, device), normalize=True)
+        d = lpips_streamed(model, to_tensor(preds, device), to_tensor(refs, device))
     return [float(v) for v in d.reshape(len(preds)).cpu().double().tolist()]
+
+
+def lpips_streamed(model, in0, in1):
+    """``model(in0, in1, normalize=True)`` computed layer by layer.
+
+    ``lpips.LPIPS.forward`` (lpips 0.1.4, ``lpips/lpips.py``) runs the whole trunk on both
+    inputs and keeps every layer's features, normalised features and squared differences
+    until the end (about 0.6 GB for a 2048x1536 pair). Here each layer's term is computed
+    as soon as that layer's features exist, and only the current layer's features are kept:
+    the same operations on the same tensors in the same order (scaling, trunk slice,
+    ``normalize_tensor``, squared difference, linear layer, spatial mean, the sum over
+    layers in layer order), so the same numbers (tested bit for bit). Models of another
+    shape (no AlexNet ``slice1..5``, spatial or non-linear variants) take the library's path."""
+    import lpips
+
+    net = model.net
+    slices = [getattr(net, f"slice{k}", None) for k in range(1, model.L + 1)]
+    if model.version != "0.1" or not model.lpips or model.spatial or any(s is None for s in slices):
+        return model(in0, in1, normalize=True)
+    x0, x1 = model.scaling_layer(2 * in0 - 1), model.scaling_layer(2 * in1 - 1)
+    val = 0
+    for kk, part in enumerate(slices):
+        x0, x1 = part(x0), part(x1)
+        diff = (lpips.normalize_tensor(x0) - lpips.normalize_tensor(x1)) ** 2
+        val += lpips.lpips.spatial_average(model.lins[kk](diff), keepdim=True)
+        del diff
+    return val
 
