@@ -19,7 +19,8 @@ On the same images (the suite's first ``--limit``) and the same components:
 Printed: both times and their ratio (goal <= 1.10), warm/cold, the peak resident
 memory of cold runs at ``--limit`` and ``--full-limit`` (the largest single
 process, and all processes of the run together, sampled every 50 ms), and each
-stage's time and throughput at ``--workers 1`` and ``--workers 2`` (cold runs).
+stage's time and throughput at ``--workers 1`` and ``--workers 2`` (cold runs), and
+whether those two runs' results.json are identical (times aside).
 Only metrics whose files are on disk run (the suite's unavailable ones are
 skipped by both). Numbers are measurements, not asserted anywhere; on a shared
 machine they vary from run to run.
@@ -189,7 +190,16 @@ def main() -> None:
         print(f"  {stage:<22} {t1:7.1f} s {ips(t1):7.2f}/s   {t2:7.1f} s {ips(t2):7.2f}/s   x{t1 / t2 if t2 else 0:.2f}")
     print(f"  {'whole run':<22} {cold['seconds']:7.1f} s {'':9}   {two['seconds']:7.1f} s {'':9}   "
           f"x{cold['seconds'] / two['seconds']:.2f}")
+    same = _stable(work / "cold") == _stable(work / "cold2")
+    print(f"results.json of --workers 1 and --workers 2 (times and run details aside): "
+          f"{'identical' if same else 'DIFFERENT'}")
     print(f"(scratch folder: {work})")
+
+
+def _stable(run_dir: Path) -> str:
+    """results.json without ``run`` (times, cache counts) and ``git_commit``, as canonical text."""
+    doc = json.loads((run_dir / "results.json").read_text())
+    return json.dumps({k: v for k, v in doc.items() if k not in ("run", "git_commit")}, sort_keys=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ prints: cold time (empty cache), warm time (same cache: everything cached), the
 per-stage breakdown of the cold run, and the peak RSS of a cold run at
 ``--limit 8`` and on the full bundled set (``quickstart_full``), which must not
 grow with the number of images (the pipeline streams; only hashes and small
-per-image records are kept). Numbers are measurements, not asserted anywhere.
+per-image records are kept). The run's stages work in worker processes
+(``--workers 1``): their largest peak is printed beside the driver's
+(``benchmarks/overhead.py`` also samples all processes together). Numbers are
+measurements, not asserted anywhere.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ doc, _ = run_suite(suite, RunOptions(out_dir=Path({out!r}), cache_dir=Path({cach
                                      quiet=True, workers={workers}))
 print(json.dumps({{"seconds": time.perf_counter() - t0, "n_images": doc["data"]["n_images"],
                   "stages": doc["run"]["stage_seconds"], "cache": doc["run"]["cache"]["stages"],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_rss_workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}}))
 """
 
 
@@ -68,7 +72,8 @@ def main() -> None:
         print(f"  {stage:<24} {sec:8.1f} s")
     print("warm cache use: " + ", ".join(f"{s} {v['cached']} cached / {v['computed']} computed"
                                          for s, v in warm["cache"].items()))
-    print(f"peak RSS cold: {cold['peak_rss_mb']:.0f} MB   warm: {warm['peak_rss_mb']:.0f} MB")
+    print(f"peak RSS cold: {cold['peak_rss_mb']:.0f} MB (largest worker process {cold['peak_rss_workers_mb']:.0f} MB)"
+          f"   warm: {warm['peak_rss_mb']:.0f} MB (largest worker {warm['peak_rss_workers_mb']:.0f} MB)")
     if not args.skip_full:
         small = measure(args.full_suite, work / "cache8", work / "out8", limit=8)
         full = measure(args.full_suite, work / "cache_full", work / "out_full")
