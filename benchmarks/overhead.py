@@ -84,7 +84,6 @@ def bare_loop(suite_path: str, limit: int) -> None:
     sys.path.insert(0, str(ROOT))
     from dataclasses import replace
 
-    import numpy as np
     import pyiqa
     import torch
 
