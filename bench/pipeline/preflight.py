@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from adapters.base import Restorer
+from bench import imagemetrics
 from bench.components import RESTORERS
 from bench.data import open_dataset
 from bench.errors import BenchError, PreflightError, SuiteError
-from bench.imagemetrics import create_metric
 from bench.pipeline.stages.score import MetricState
 from bench.pipeline.stages.spot import SpotterFactory
 from bench.prompts import make_prompt_source
@@ -150,7 +150,7 @@ def build_metrics(names) -> list[MetricState]:
     for name in names:
         state = MetricState(name=name)
         try:
-            metric = create_metric(name)
+            metric = imagemetrics.create_metric(name)  # through the module: plugins and tests may replace it
             missing = metric.preflight()
             if missing:
                 state.unavailable = "; ".join(missing)
