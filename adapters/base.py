@@ -19,10 +19,10 @@ from typing import Any, ClassVar, Optional, Sequence
 
 import numpy as np
 
-from bench.registry import declared_arguments
+from bench.registry import Component
 
 
-class Restorer:
+class Restorer(Component):
     """Base class for restorer adapters. Subclasses set the class attributes and
     implement :meth:`restore_batch`; they override :meth:`load`,
     :meth:`preflight` and :meth:`version` when they use model files."""
@@ -34,28 +34,9 @@ class Restorer:
     #: whether :meth:`restore_batch` needs the ``ids`` keyword (e.g. outputs looked up
     #: by image id, or files named after it); declared, never guessed from a signature
     needs_ids: ClassVar[bool] = False
-    #: bump when the adapter's code changes its outputs (enters cache keys)
-    code_version: ClassVar[str] = "1"
-    #: stable identity in cache keys and results; set it on every concrete class, and
-    #: keep it when the module moves (a third-party class without one falls back to
-    #: its import path, which changes if the module is renamed)
-    version_id: ClassVar[str] = ""
     #: whether the model runs in another interpreter that the suite's ``python:`` key
     #: names (the subprocess drivers); in-process adapters run in the harness's own
     accepts_python: ClassVar[bool] = False
-
-    @classmethod
-    def stable_id(cls) -> str:
-        """The class's own ``version_id`` (not inherited), else its import path."""
-        own = cls.__dict__.get("version_id")
-        return own or f"{cls.__module__}.{cls.__name__}"
-
-    @classmethod
-    def declared_args(cls) -> frozenset[str]:
-        """The suite ``args`` this class accepts: the keyword parameters of its
-        ``__init__`` chain (:func:`bench.registry.declared_arguments`). ``bench validate``
-        and preflight reject any other key, with a suggestion."""
-        return declared_arguments(cls, Restorer)
 
     def __init__(self, scale: int = 4, device: str = "cpu", **args: Any):
         self.scale = int(scale)
@@ -63,11 +44,6 @@ class Restorer:
         self.args = dict(args)
 
     # -- identity -------------------------------------------------------------
-    def version(self) -> str:
-        """A string that changes whenever outputs could change (code version,
-        model file hash, sampling settings). It is part of every cache key."""
-        return f"{self.stable_id()}/v{self.code_version}"
-
     def config(self) -> dict:
         """The user-visible settings that enter the cache key and results."""
         return {"scale": self.scale, **self.args}

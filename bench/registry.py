@@ -13,7 +13,7 @@ import importlib
 import inspect
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 from .errors import BenchError
 
@@ -36,6 +36,37 @@ def declared_arguments(cls: type, base: type) -> frozenset[str]:
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
             break
     return frozenset(names - {"scale", "device", "min_score"})
+
+
+class Component:
+    """What restorers and spotters share: a stable identity in cache keys and results,
+    and their declared suite ``args`` (:class:`adapters.base.Restorer`,
+    :class:`bench.spotters.base.Spotter`)."""
+
+    #: bump when the component's code changes its outputs (enters cache keys)
+    code_version: ClassVar[str] = "1"
+    #: stable identity in cache keys and results; set it on every concrete class, and
+    #: keep it when the module moves (a third-party class without one falls back to
+    #: its import path, which changes if the module is renamed)
+    version_id: ClassVar[str] = ""
+
+    @classmethod
+    def stable_id(cls) -> str:
+        """The class's own ``version_id`` (not inherited), else its import path."""
+        own = cls.__dict__.get("version_id")
+        return own or f"{cls.__module__}.{cls.__name__}"
+
+    @classmethod
+    def declared_args(cls) -> frozenset[str]:
+        """The suite ``args`` this class accepts: the keyword parameters of its
+        ``__init__`` chain (:func:`declared_arguments`). ``bench validate`` and
+        preflight reject any other key, with a suggestion."""
+        return declared_arguments(cls, Component)
+
+    def version(self) -> str:
+        """A string that changes whenever outputs could change (code version, model
+        file hash, settings). It is part of every cache key; subclasses extend it."""
+        return f"{self.stable_id()}/v{self.code_version}"
 
 
 def unknown_arguments(cls: type, base: type, given) -> list[tuple[str, str]]:

@@ -14,44 +14,21 @@ from typing import Any, ClassVar, Optional, Sequence
 import numpy as np
 
 from ..records import Detection
-from ..registry import declared_arguments
+from ..registry import Component
 
 
-class Spotter:
+class Spotter(Component):
     """Base class for text spotters."""
 
-    #: bump when the adapter's code changes its outputs (enters cache keys)
-    code_version: ClassVar[str] = "1"
-    #: stable identity in cache keys and results; set it on every concrete class, and
-    #: keep it when the module moves (a third-party class without one falls back to
-    #: its import path, which changes if the module is renamed)
-    version_id: ClassVar[str] = ""
     #: whether the engine runs in another interpreter, named by the suite's
     #: ``spotter.python`` key and passed as the ``python=`` keyword (e.g. a detectron2
     #: spotter in its own environment); the others run in the harness's own
     accepts_python: ClassVar[bool] = False
 
-    @classmethod
-    def stable_id(cls) -> str:
-        """The class's own ``version_id`` (not inherited), else its import path."""
-        own = cls.__dict__.get("version_id")
-        return own or f"{cls.__module__}.{cls.__name__}"
-
-    @classmethod
-    def declared_args(cls) -> frozenset[str]:
-        """The suite ``args`` this class accepts: the keyword parameters of its
-        ``__init__`` chain (:func:`bench.registry.declared_arguments`). ``bench validate``
-        and preflight reject any other key, with a suggestion."""
-        return declared_arguments(cls, Spotter)
-
     def __init__(self, min_score: float = 0.5, device: str = "cpu", **args: Any):
         self.min_score = float(min_score)
         self.device = device
         self.args = dict(args)
-
-    def version(self) -> str:
-        """Changes whenever outputs could change (code, engine and model versions)."""
-        return f"{self.stable_id()}/v{self.code_version}"
 
     def config(self) -> dict:
         """User-visible settings; enter the cache key and the results."""
