@@ -102,10 +102,12 @@ def imported_names(path: Path, module: str) -> set[str]:
             if isinstance(node, ast.ImportFrom) and node.module == module for alias in node.names}
 
 
-def literal_assignments(path: Path) -> dict[str, Any]:
-    """Top-level ``NAME = <literal>`` assignments of a plain settings file."""
+def literal_assignments(path: Path, nested: bool = False) -> dict[str, Any]:
+    """``NAME = <literal>`` assignments of a file: top-level ones (a plain settings
+    file), or with ``nested`` every one, e.g. inside a script's ``__main__`` block."""
     out = {}
-    for node in _tree(path).body:
+    tree = _tree(path)
+    for node in (ast.walk(tree) if nested else tree.body):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             try:
                 out[node.targets[0].id] = ast.literal_eval(node.value)

@@ -27,22 +27,16 @@ import yaml
 from adapters.difftsr import DDIM_STEPS, FILES, LINE_SIZE, DiffTSR
 from adapters.runners import difftsr_run
 
-from .realcode import call_name, find_def, signature, stub_with_signature
+from .realcode import (
+    call_name,
+    find_def,
+    literal_assignments,
+    signature,
+    stub_with_signature,
+)
 
 SCRIPT = "inference_DiffTSR.py"
 PIPELINE = "model/DiffTSR.py"
-
-
-def _main_assignments(path: Path) -> dict[str, object]:
-    """``NAME = <literal>`` inside the script's ``if __name__ == '__main__':`` block."""
-    out = {}
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            try:
-                out[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
-                pass
-    return out
 
 
 def _targets(doc, path=()) -> list[tuple[str, dict]]:
@@ -75,7 +69,7 @@ def test_difftsr_runner_repeats_the_official_calls(upstream):
     """Config and checkpoint paths, the 512x128 resize, the calls and their signatures
     are the ones inference_DiffTSR.py and DiffTSR_pipline have."""
     root = upstream("DiffTSR")
-    consts = _main_assignments(root / SCRIPT)
+    consts = literal_assignments(root / SCRIPT, nested=True)
     assert (consts["DiffTSR_yaml_config"], consts["DiffTSR_ckpt_config"]) == (difftsr_run.CONFIG,
                                                                               difftsr_run.CHECKPOINT)
     script_calls = {call_name(c): c for c in ast.walk(ast.parse((root / SCRIPT).read_text(encoding="utf-8")))
@@ -197,7 +191,7 @@ def test_difftsr_preflight_files_are_the_files_the_code_opens(upstream):
     tp = "model.TDM.models.text_prediction.Text_Prediction"
     assert targets[tp] == {}  # no params: the defaults apply
     defaults = signature(*_class_file(root, tp)[:1], "Text_Prediction.__init__").parameters
-    consts = _main_assignments(root / SCRIPT)
+    consts = literal_assignments(root / SCRIPT, nested=True)
     opened = {_norm(consts["DiffTSR_yaml_config"]), _norm(consts["DiffTSR_ckpt_config"]),
               _norm(defaults["ckpt_path"].default), _norm(defaults["alphabet_path"].default)}
     assert {_norm(p) for p, _ in DiffTSR(repo="r").required_files()} == opened
