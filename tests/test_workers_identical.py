@@ -88,7 +88,6 @@ def test_workers_1_and_2_identical(tmp_path, tiny_set, mean_reader, monkeypatch)
         return real(name, **options)
 
     monkeypatch.setattr(imagemetrics, "create_metric", with_standin)
-    monkeypatch.setattr(preflight, "create_metric", with_standin)  # preflight binds the name at import
     suite = load_suite(_suite(tmp_path, tiny_set))
     runs = {}
     pids = {}
