@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bench.components import SPOTTERS
 from bench.errors import AdapterError
 
 from .line_sr import apply_lines, prepare_lines
@@ -122,8 +123,6 @@ class DiffTSR(SubprocessRestorer):
 
     def _get_spotter(self):
         if self._spotter is None:
-            from bench.components import SPOTTERS
-
             self._spotter = SPOTTERS.load(self.spotter_name)(**self.spotter_args)
         return self._spotter
 

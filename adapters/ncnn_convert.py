@@ -154,7 +154,7 @@ def rrdbnet_state_dict(param_path: str | os.PathLike, bin_path: str | os.PathLik
     dict with the official key names; shapes are checked against RRDBNet."""
     import torch
 
-    from .realesrgan import RRDBNet
+    from .realesrgan import RRDBNet  # lazy: the .param/.bin reader works without torch
 
     convs = [(layer, arrays) for layer, arrays in read_weights(param_path, bin_path)]
     if any(layer.type != "Convolution" for layer, _ in convs) or (len(convs) - 6) % 15:

@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 
 from .errors import BenchError, SuiteError
+from .components import SPOTTERS
 from .records import DONT_CARE, Sample
+from .registry import did_you_mean
 
 DEFAULT_TEMPLATE = "A photo with the text: {words}"
 #: TeReDiff's ``prompt_style: CAPTION`` sentence (TAIR ``val.py``)
@@ -108,8 +110,6 @@ class SpottedPrompt(_Templated):
     def __init__(self, spotter: Any, spotter_args: dict | None = None, min_score: float | None = None, **kw: Any):
         super().__init__(**kw)
         if isinstance(spotter, str):
-            from .components import SPOTTERS
-
             spotter = SPOTTERS.load(spotter)(**(spotter_args or {}))
         self.spotter, self.min_score, self._loaded = spotter, min_score, False
 
@@ -192,8 +192,6 @@ def make_prompt_source(spec: dict | None) -> PromptSource:
     spec = dict(spec or {"type": "none"})
     kind = spec.pop("type", "none")
     if kind not in _TYPES:
-        from .registry import did_you_mean
-
         raise SuiteError(f"unknown prompt source '{kind}'{did_you_mean(kind, _TYPES)}; known: {sorted(_TYPES)}")
     try:
         return _TYPES[kind](**spec)

@@ -22,6 +22,7 @@ from bench.imagemetrics import create_metric, list_metrics
 from bench.prompts import PROMPT_SOURCE_TYPES
 from bench.registry import did_you_mean
 from bench.textmetrics import TEXT_METRIC_DEFINITIONS
+from bench.upstream import PINNED_COMMITS
 
 #: what ``bench list`` can show, in order: kind -> (title, where a suite names it)
 KINDS: dict[str, tuple[str, str]] = {
@@ -80,8 +81,6 @@ def _component_status(registry, name: str, build: Callable) -> tuple[str, str]:
     except Exception as exc:  # a broken plugin is listed with its reason, not fatal
         return "needs", f"cannot import {registry.get(name).target}: {exc}"
     if getattr(cls, "accepts_python", False):
-        from bench.upstream import PINNED_COMMITS
-
         pinned = PINNED_COMMITS.get(getattr(cls, "upstream", "") or "")
         url = getattr(cls, "repo_url", "") or (f"https://{pinned[0]}" if pinned else "")
         code = f"a checkout of {url}" if url else "your command (args.command)"

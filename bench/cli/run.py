@@ -6,6 +6,13 @@ import argparse
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.io.runfiles import format_table, summary_columns
+from bench.pipeline.datachecks import summary_lines
+from bench.pipeline.runner import RunOptions, run_suite
+from bench.report import finish_run
+from bench.scaleout.shard import ShardSpec
+from bench.suite import load_suite
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``run``."""
@@ -38,18 +45,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_run(args) -> int:
-    from bench.pipeline.runner import RunOptions, run_suite
-    from bench.report import finish_run
-    from bench.suite import load_suite
-
     if args.limit is not None and args.limit < 1:
         raise BenchError("--limit: expected a positive integer")
     if args.workers < 0:
         raise BenchError("--workers: expected 0 (everything in this process) or a positive integer")
     if args.batch_size is not None and args.batch_size < 1:
         raise BenchError("--batch-size: expected a positive integer")
-    from bench.scaleout.shard import ShardSpec
-
     shard = ShardSpec.parse(args.shard) if args.shard else None
     if args.ray_address and args.executor != "ray":
         raise BenchError("--ray-address: only with --executor ray")
@@ -66,9 +67,6 @@ def _cmd_run(args) -> int:
 
 
 def _summary(doc: dict, path: Path) -> str:
-    from bench.io.runfiles import format_table, summary_columns
-    from bench.pipeline.datachecks import summary_lines
-
     lines = [f"suite {doc['suite']['name']}: {doc['data']['n_images']} images, "
              f"spotter {doc['spotter']['name']}, device {doc['environment']['device']}", ""]
     lines.append(format_table(doc, summary_columns(doc)))

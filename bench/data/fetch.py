@@ -26,6 +26,7 @@ from typing import Optional
 from bench.io.hashing import file_sha256
 
 from ..errors import DataError
+from ..registry import did_you_mean
 from .annotations import find_image, load_annotation_json
 
 MANIFEST = "manifest.json"
@@ -72,8 +73,6 @@ def hub_offline() -> bool:
 
 def source(name: str) -> DataSource:
     if name not in SOURCES:
-        from ..registry import did_you_mean
-
         raise DataError(f"unknown data set '{name}'{did_you_mean(name, SOURCES)}; known: {', '.join(SOURCES)}")
     return SOURCES[name]
 

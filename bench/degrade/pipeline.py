@@ -177,7 +177,7 @@ def degrade_image(hq: np.ndarray, preset: str, seed: int, image_id: str, scale: 
     plan = draw_plan(params, streams)
     if backend == "cv2":
         return apply_plan(hq, plan, streams, int(scale))
-    from . import torch_backend
+    from . import torch_backend  # lazy: torch loads only for the torch backend
 
     try:
         return torch_backend.apply_plan(hq, plan, streams, int(scale), usm_sharpen=usm_sharpen)

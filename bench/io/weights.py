@@ -30,6 +30,7 @@ from typing import Any
 from bench.errors import BenchError, WeightsMissing
 from bench.io.hashing import file_sha256
 from bench.io.images import NEW_FILE_MODE, atomic_write_bytes
+from bench.registry import did_you_mean
 
 ENV_DIR = "TAIR_BENCH_WEIGHTS"
 CHECKSUMS = "checksums.json"
@@ -86,8 +87,6 @@ def weights_dir() -> Path:
 
 def _entry(name: str) -> WeightFile:
     if name not in MANIFEST:
-        from bench.registry import did_you_mean
-
         raise BenchError(f"unknown weight file '{name}'{did_you_mean(name, MANIFEST)}; "
                          f"known: {', '.join(sorted(MANIFEST))}")
     return MANIFEST[name]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from bench.records import HQ_ROW, ImageItem, LQ_ROW, REFERENCE_ROWS
+from bench.degrade import preset_definition
 from bench.io.runfiles import mean_or_none
 from bench.pipeline.datachecks import data_checks, reading_results, with_reading_counts
+from bench.pipeline.stages.recognize import CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS, crop_scores
+from bench.records import HQ_ROW, ImageItem, LQ_ROW, REFERENCE_ROWS
+from bench.textmetrics import TEXT_METRIC_DEFINITIONS, TEXT_METRIC_HIGHER_IS_BETTER, headroom, pool
 
 #: text metrics whose headroom is reported for every restorer
 HEADROOM_METRICS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean")
@@ -15,9 +18,6 @@ HEADROOM_METRICS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean")
 
 def _metric_entries(comps, text_cfg, crop_reason: Optional[str]) -> dict:
     """The ``metrics`` section: every metric's direction, definition and status."""
-    from bench.pipeline.stages.recognize import CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS
-    from bench.textmetrics import TEXT_METRIC_DEFINITIONS, TEXT_METRIC_HIGHER_IS_BETTER
-
     out = {}
     for state in comps.metrics:
         m = state.metric
@@ -39,8 +39,6 @@ def _metric_entries(comps, text_cfg, crop_reason: Optional[str]) -> dict:
 
 
 def _headroom(results: dict, rows: list[str]) -> dict:
-    from bench.textmetrics import headroom
-
     out = {}
     for row in rows:
         if row in REFERENCE_ROWS:
@@ -72,8 +70,6 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
 
     ``crop`` holds the recognition-on-GT-crops pairs per row and image
     (:mod:`bench.pipeline.stages.recognize`), or ``crop_reason`` says why there are none."""
-    from bench.textmetrics import pool
-
     results: dict[str, dict] = {row: {} for row in rows}
     n_images: dict[str, dict] = {row: {} for row in rows}
     for row in rows:
@@ -88,12 +84,8 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
             if row in per_row:
                 results[row][name] = per_row[row]
         if crop_reason is not None:
-            from bench.pipeline.stages.recognize import CROP_METRIC_DEFINITIONS
-
             results[row].update({k: None for k in CROP_METRIC_DEFINITIONS})  # why: metrics.<k>.reason
         if crop_reason is None and crop is not None and row in crop:
-            from bench.pipeline.stages.recognize import crop_scores
-
             results[row].update(crop_scores([p for pairs in crop[row].values() for p in pairs]))
     for state in comps.metrics:
         if state.unavailable:
@@ -135,8 +127,6 @@ def _degradation_entry(suite) -> dict:
     if d.kind == "provided":
         entry.update(level=d.level, note="the data set's own LQ images")
     else:
-        from bench.degrade import preset_definition
-
         entry.update(preset=d.preset, definition=preset_definition(d.preset), backend=d.backend,
                      usm_sharpen=d.usm_sharpen,
                      note="tair-bench's seeded Real-ESRGAN-style pipeline applied to the HQ images")
@@ -144,8 +134,6 @@ def _degradation_entry(suite) -> dict:
 
 
 def _per_image_rows(rows, items, text, image_values) -> list[dict]:
-    from bench.textmetrics import pool
-
     by_key: dict[tuple[str, str], dict] = {}
     order = {r: i for i, r in enumerate(rows)}
     for item in items:

@@ -28,6 +28,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from bench.io.runfiles import finite_or_none
+from bench.pipeline.aggregate import HEADROOM_METRICS
 from bench.records import HQ_ROW, LQ_ROW, REFERENCE_ROWS
 from bench.textmetrics.formulas import prh_arrays, ratio, recognition_from_sums
 from bench.textmetrics.recognition import recognition_sums
@@ -222,8 +223,6 @@ def add_confidence_intervals(doc: dict, per_image: list[dict], details: list[dic
 def _headroom_intervals(samples: dict, doc: dict, level: float) -> dict:
     """Interval of each restorer's headroom ``(f - f_LQ) / (f_HQ - f_LQ)``, resample by
     resample (undefined resamples, where f_HQ == f_LQ, are dropped)."""
-    from bench.pipeline.aggregate import HEADROOM_METRICS
-
     lq, hq = samples.get(LQ_ROW, {}), samples.get(HQ_ROW, {})
     out = {}
     for row, per_metric in samples.items():

@@ -12,29 +12,33 @@ results ``bench merge`` (:mod:`bench.scaleout.merge`) combines.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
 from bench import PROTOCOL_VERSION, __version__
-from bench.pipeline.preflight import Components, build_components
 from bench.io.cache import Cache, is_url
-from bench.pipeline.stages.degrade import PrepareConfig, prepare_stage
-from bench.progress import Progress
 from bench.io.provenance import environment, git_commit, inputs_digest
-from bench.io.runfiles import SCHEMA
+from bench.io.runfiles import SCHEMA, write_json, write_jsonl, write_per_image_csv
+from bench.pipeline.aggregate import aggregate
+from bench.pipeline.intervals import add_confidence_intervals
+from bench.pipeline.preflight import Components, build_components
+from bench.pipeline.stages.degrade import PrepareConfig, prepare_stage
 from bench.pipeline.stages.recognize import recognition_on_crops
-from bench.records import REFERENCE_ROWS, ImageItem
 from bench.pipeline.stages.restore_remote import restore_isolated, restore_remote
 from bench.pipeline.stages.score import score_text
 from bench.pipeline.stages.score_jobs import score_stage
-from bench.scaleout.shard import SampleStream, ShardSpec
 from bench.pipeline.stages.spot import spot_stage
+from bench.progress import Progress
+from bench.records import ImageItem, REFERENCE_ROWS
+from bench.scaleout.executors import make_executor
+from bench.scaleout.shard import SampleStream, ShardSpec
 from bench.suite import Suite
-from bench.pipeline.aggregate import aggregate
+from bench.textmetrics import TextEvalConfig
 
 
 @dataclass
@@ -81,22 +85,17 @@ def resolve_device(device: str) -> str:
 
 def _gpu_driver_present() -> bool:
     """An NVIDIA (or ROCm) kernel driver or tool is there, so torch may see a GPU."""
-    import os
-
     return (os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/kfd")
             or shutil.which("nvidia-smi") is not None)
 
 
 def default_cache_dir() -> Path:
-    import os
-
+    """``$TAIR_BENCH_CACHE``, else ~/.cache/tair-bench/cache."""
     return Path(os.environ.get("TAIR_BENCH_CACHE", Path.home() / ".cache" / "tair-bench" / "cache"))
 
 
 def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
     """Run a suite end to end; returns the results document and its path."""
-    from dataclasses import replace
-
     t_start = time.time()
     device = resolve_device(opts.device)
     if opts.limit is not None:
@@ -114,8 +113,6 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
     stage_seconds: dict[str, float] = {}
     out_dir = Path(opts.out_dir)
     stream = SampleStream(opts.shard)
-    from bench.scaleout.executors import make_executor
-
     executor = None
     try:
         executor = make_executor(opts.executor, opts.workers, opts.ray_address, device)
@@ -167,8 +164,6 @@ def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progre
 def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Cache, device: str,
               stage_seconds: dict, t_start: float, stream: SampleStream,
               progress: Progress, executor) -> tuple[dict, list[dict], list[dict]]:
-    from bench.textmetrics import TextEvalConfig
-
     rows = [r for r in REFERENCE_ROWS if any(r in it.outputs for it in items)] + list(comps.restorers)
     t0 = time.perf_counter()
     tm = suite.metrics.text
@@ -187,8 +182,6 @@ def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Ca
     _timed(stage_seconds, "score", t0)
     doc, per_image, details = aggregate(suite, comps, rows, items, text, image_values, set_values, text_cfg,
                                         crop, crop_reason)
-    from bench.pipeline.intervals import add_confidence_intervals
-
     add_confidence_intervals(doc, per_image, details)
     doc.update({
         "schema": SCHEMA,
@@ -224,8 +217,6 @@ def _ordered(doc: dict) -> dict:
 def _write(doc: dict, per_image: list[dict], details: list[dict], out_dir: Path, stream: SampleStream) -> Path:
     """results.json, per_image.csv, text_details.jsonl; a shard also writes
     per_image.jsonl (full-precision values and data set positions, for ``bench merge``)."""
-    from bench.io.runfiles import write_json, write_jsonl, write_per_image_csv
-
     out_dir.mkdir(parents=True, exist_ok=True)
     write_per_image_csv(out_dir / "per_image.csv", per_image)
     write_jsonl(out_dir / "text_details.jsonl", details)

@@ -28,6 +28,7 @@ shards merged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -35,8 +36,19 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bench.errors import BenchError
-from bench.io.runfiles import (read_jsonl, read_per_image_csv, read_results, write_json, write_jsonl,
-                                write_per_image_csv)
+from bench import imagemetrics
+from bench.io.cache import Cache, is_url
+from bench.io.provenance import inputs_digest
+from bench.io.runfiles import (mean_or_none, read_jsonl, read_per_image_csv, read_results, write_json,
+                               write_jsonl, write_per_image_csv)
+from bench.pipeline.aggregate import _headroom
+from bench.pipeline.datachecks import merge_gt_checks, reading_from_per_image
+from bench.pipeline.intervals import add_confidence_intervals
+from bench.pipeline.stages.recognize import crop_scores
+from bench.pipeline.stages.score import FEATURES, MetricState, feature_key, score_set_metric
+from bench.records import ImageItem
+from bench.textmetrics import pool
+from bench.textmetrics.results import ImageTextResult
 
 #: (key path in results.json, what it is) that must be equal across shards
 MUST_MATCH = (
@@ -146,8 +158,6 @@ def check_shards(shards: list[ShardRun]) -> None:
 
 def _open_cache(shards: list[ShardRun], cache_dir: Optional[str]):
     """The shared cache (``--cache-dir``, else the one the shards recorded) or a reason why not."""
-    from bench.io.cache import Cache, is_url
-
     root = cache_dir or _get(shards[0].doc, ("run", "cache", "root"))
     if not root:
         return None, "no cache recorded in the shards' results.json; pass --cache-dir"
@@ -158,12 +168,7 @@ def _open_cache(shards: list[ShardRun], cache_dir: Optional[str]):
 
 def _set_metric(name: str, meta: dict, items: list, rows: list[str], cache) -> tuple[Optional[dict], Optional[str]]:
     """Recompute one set-level metric from cached features: (values per row, None) or (None, reason)."""
-    import hashlib
-
-    from bench.imagemetrics import create_metric
-    from bench.pipeline.stages.score import FEATURES, MetricState, feature_key, score_set_metric
-
-    state = MetricState(name=name, metric=create_metric(name))
+    state = MetricState(name=name, metric=imagemetrics.create_metric(name))  # through the module, as preflight
     if state.version != hashlib.sha256(str(meta.get("definition")).encode()).hexdigest()[:16]:
         return None, f"metric '{name}': its definition in this tair-bench differs from the shards'"
     hashes = {h for it in items if it.hq is not None for h in it.outputs.values()}
@@ -192,15 +197,6 @@ def _drop_unmerged(doc: dict, merged_keys: dict[str, set], notes: list[str]) -> 
 
 def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tuple[dict, list[dict], list[dict]]:
     """The merged results document, per-image records and text details."""
-    from bench.io.provenance import inputs_digest
-    from bench.pipeline.stages.recognize import crop_scores
-    from bench.records import ImageItem
-    from bench.io.runfiles import mean_or_none
-    from bench.pipeline.intervals import add_confidence_intervals
-    from bench.pipeline.aggregate import _headroom
-    from bench.textmetrics import pool
-    from bench.textmetrics.results import ImageTextResult
-
     check_shards(shards)
     t0 = time.time()
     shards = sorted(shards, key=lambda s: s.doc["shard"]["index"])
@@ -230,8 +226,6 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
             doc["results"][row].update(crop)
             merged_keys[row] |= set(crop)
         if "read_n_images" in doc["results"][row]:  # text statistics: re-pooled from per-image counts
-            from bench.pipeline.datachecks import reading_from_per_image
-
             reading = reading_from_per_image(rows, per_image)[row]
             doc["results"][row].pop("read_lq_agreement_reason", None)
             doc["results"][row].update(reading)
@@ -260,8 +254,6 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
     doc["headroom"] = _headroom(doc["results"], rows)
     doc["data"]["n_images"] = len(items)
     if "gt_checks" in doc["data"]:  # per-image counts: summed over the shards' disjoint images
-        from bench.pipeline.datachecks import merge_gt_checks
-
         doc["data"]["gt_checks"] = merge_gt_checks([s.doc["data"].get("gt_checks") for s in shards])
     doc["inputs"] = inputs_digest(items)
     doc.pop("shard", None)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
-from bench.io.cache import Cache, stage_key
+from bench.degrade import DEGRADE_VERSION, backend_version, degrade_image, preset_definition
 from bench.errors import DataError
+from bench.io.cache import Cache, stage_key
 from bench.io.images import bicubic_resize
 from bench.records import HQ_ROW, ImageItem, LQ_ROW, Sample
+from bench.scaleout.executors.local import LocalExecutor
 from bench.suite import DegradationSpec
 
 STAGE = "degrade"
@@ -38,8 +40,6 @@ def _init_worker(cache_root: str) -> None:
 
 
 def _degrade_config(spec: DegradationSpec) -> tuple[str, dict]:
-    from bench.degrade import DEGRADE_VERSION, backend_version, preset_definition
-
     return DEGRADE_VERSION, {"preset": spec.preset, "definition": preset_definition(spec.preset),
                              "seed": spec.seed, "scale": spec.scale, "backend": spec.backend,
                              "backend_version": backend_version(spec.backend), "usm_sharpen": spec.usm_sharpen}
@@ -69,8 +69,6 @@ def prepare_one(job: tuple[Sample, DegradationSpec]) -> tuple[ImageItem, Optiona
             lq_hash, hit = rec["lq"], True
             lq = None
         else:
-            from bench.degrade import degrade_image
-
             lq = degrade_image(sample.hq, spec.preset, spec.seed, sample.id, spec.scale,
                                backend=spec.backend, usm_sharpen=spec.usm_sharpen)
             lq_hash = cache.put_image(lq)
@@ -98,8 +96,6 @@ def prepare_stage(samples: Iterable[Sample], cfg: PrepareConfig, workers: int, c
     ``executor`` (:mod:`bench.scaleout.executors`) runs the work, e.g. as Ray tasks; by
     default ``workers`` local processes."""
     if executor is None:
-        from bench.scaleout.executors.local import LocalExecutor
-
         own = LocalExecutor(workers)
         try:
             yield from prepare_stage(samples, cfg, workers, cache, own)

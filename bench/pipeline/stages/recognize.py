@@ -15,7 +15,9 @@ from typing import Optional
 from bench.io.cache import Cache, stage_key
 from bench.pipeline.stages.spot import WORKER_FAMILY, init_worker, registered, worker_spotter
 from bench.records import ImageItem
+from bench.scaleout.executors.local import LocalExecutor
 from bench.scaleout.worker import stage_state
+from bench.textmetrics import recognition_scores, rectified_crop
 
 STAGE = "recognize"
 
@@ -45,8 +47,6 @@ def _cared_polygons(item: ImageItem) -> list:
 
 def _read_one(job: tuple[str, str, list]) -> tuple[str, list]:
     """Worker: read the crops of one image with this worker's spotter; cache and return them."""
-    from bench.textmetrics import rectified_crop
-
     key, image_hash, polygons = job
     state = stage_state(WORKER_FAMILY)
     cache: Cache = state["cache"]
@@ -59,8 +59,6 @@ def _read_one(job: tuple[str, str, list]) -> tuple[str, list]:
 
 def crop_scores(pairs: list) -> dict:
     """The ``crop_*`` metrics of a list of (GT word, read word) pairs."""
-    from bench.textmetrics import recognition_scores
-
     s = recognition_scores([tuple(p) for p in pairs], case_sensitive=False)
     return {"crop_n": s["n"], "crop_word_accuracy": s["word_accuracy"], "crop_cer": s["cer"],
             "crop_one_minus_ned": s["one_minus_ned"]}
@@ -98,8 +96,6 @@ def recognition_on_crops(items: list[ImageItem], rows: list[str], key_spotter, f
             jobs.append((key, image_hash, polygons))
     if jobs:
         if executor is None:
-            from bench.scaleout.executors.local import LocalExecutor
-
             own = LocalExecutor(0)
             try:
                 return recognition_on_crops(items, rows, key_spotter, factory, cache, progress, own)

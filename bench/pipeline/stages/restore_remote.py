@@ -15,11 +15,15 @@ actor's cache hit/miss counts.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from typing import Any, Optional
 
 from bench.io.cache import Cache
+from bench.pipeline.stages.restore import RestoreStage, STAGE
+from bench.progress import Progress
 from bench.records import ImageItem
+from bench.scaleout.worker import release_memory
 
 _STATE: dict[str, Any] = {}
 
@@ -27,16 +31,11 @@ _STATE: dict[str, Any] = {}
 def init_restore(name: str, restorer: Any, prompt_source: Any, cache_root: str,
                  batch_size: Optional[int] = None) -> None:
     """Actor set-up: the stage object (the model loads on the first cache miss)."""
-    from bench.pipeline.stages.restore import RestoreStage
-
     _STATE["stage"] = RestoreStage(name, restorer, prompt_source, Cache(cache_root), batch_size)
 
 
 def restore_batch(items: list[ImageItem]) -> tuple[list[dict], dict]:
     """Restore one batch in the actor: its records and ``{"cached": n, "computed": m}``."""
-    from bench.progress import Progress
-    from bench.pipeline.stages.restore import STAGE
-
     stage = _STATE["stage"]
     hits, misses = Counter(stage.cache.hits), Counter(stage.cache.misses)
     records = stage.run(items, Progress(quiet=True))
@@ -49,11 +48,6 @@ def run_restore_stage(name: str, restorer: Any, prompt_source: Any, cache_root: 
     """In the model process: the whole restore stage over ``items``, with a copy of the restorer
     (its model is freed when the stage ends, also when this runs inline). Returns the records and
     ``{"cached": n, "computed": m}``."""
-    import copy
-
-    from bench.pipeline.stages.restore import STAGE, RestoreStage
-    from bench.progress import Progress
-
     cache = Cache(cache_root)
     stage = RestoreStage(name, copy.copy(restorer), prompt_source, cache, batch_size)
     records = stage.run(items, Progress(quiet=quiet))
@@ -64,9 +58,6 @@ def restore_isolated(executor: Any, name: str, restorer: Any, prompt_source: Opt
                      items: list[ImageItem], progress: Any, batch_size: Optional[int] = None) -> list[dict]:
     """Fill ``item.outputs[name]`` for every item, the stage running in ``executor``'s model
     process; return the records."""
-    from bench.pipeline.stages.restore import STAGE
-    from bench.scaleout.worker import release_memory
-
     records, counts = executor.run_isolated(run_restore_stage, name, restorer, prompt_source, str(cache.root),
                                             items, batch_size, progress.quiet)
     release_memory()  # inline: the stage's model was just dropped
@@ -82,8 +73,6 @@ def restore_remote(executor: Any, name: str, restorer: Any, prompt_source: Optio
                    items: list[ImageItem], progress: Any, batch_size: Optional[int] = None) -> list[dict]:
     """Fill ``item.outputs[name]`` for every item using ``executor``'s actors; return the records.
     ``batch_size`` (None: the adapter's) is the images per actor call and per restore_batch."""
-    from bench.pipeline.stages.restore import STAGE
-
     size = max(1, int(batch_size or getattr(restorer, "batch_size", 1)))
     batches = [items[i:i + size] for i in range(0, len(items), size)]
     by_id = {it.id: it for it in items}

@@ -11,11 +11,13 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from bench.io.cache import Cache, stage_key
-from bench.scaleout.worker import stage_state
+from bench.components import SPOTTERS
 from bench.errors import SpotterError
+from bench.io.cache import Cache, stage_key
 from bench.records import Detection, as_polygon
 from bench.registry import unknown_arguments
+from bench.scaleout.executors.local import LocalExecutor
+from bench.scaleout.worker import stage_state
 from bench.spotters.base import Spotter
 
 STAGE = "spot"
@@ -41,8 +43,6 @@ class SpotterFactory:
     python: Optional[str] = None
 
     def build(self):
-        from bench.components import SPOTTERS
-
         cls = SPOTTERS.load(self.name)
         unknown = unknown_arguments(cls, Spotter, self.args)
         if unknown:
@@ -62,8 +62,6 @@ WORKER_FAMILY = "spotter"
 def init_worker(factory: SpotterFactory, cache_root: str, registry_extra: tuple = ()) -> None:
     """Worker set-up for spot and recognize; a spotter already loaded from the same
     factory (spot, then recognize, in one process) is kept."""
-    from bench.components import SPOTTERS
-
     for name, target in registry_extra:  # components registered at run time (tests, plugins)
         if name not in SPOTTERS:
             SPOTTERS.add(name, target, "registered by the parent process")
@@ -111,8 +109,6 @@ def _spot_one(job: tuple[str, str, str]) -> tuple[str, Optional[dict]]:
 
 
 def registered(name: str) -> tuple:
-    from bench.components import SPOTTERS
-
     return ((name, SPOTTERS.get(name).target),)
 
 
@@ -127,8 +123,6 @@ def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter
     ``executor`` (:mod:`bench.scaleout.executors`) runs the spotters, e.g. as Ray actors
     (one spotter loaded per actor); by default ``workers`` local processes."""
     if executor is None:
-        from bench.scaleout.executors.local import LocalExecutor
-
         own = LocalExecutor(workers)
         try:
             return spot_stage(jobs, factory, key_spotter, cache, workers, progress, own)

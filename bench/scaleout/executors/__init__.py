@@ -24,6 +24,7 @@ when that executor is created.
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Optional, Protocol
+from bench.errors import BenchError
 
 EXECUTORS = ("local", "ray")
 
@@ -52,14 +53,12 @@ class Executor(Protocol):
 
 def make_executor(kind: str, workers: int = 1, ray_address: Optional[str] = None, device: str = "cpu") -> Executor:
     """The executor named ``kind`` (``local`` or ``ray``)."""
-    from bench.errors import BenchError
-
     if kind == "local":
-        from bench.scaleout.executors.local import LocalExecutor
+        from bench.scaleout.executors.local import LocalExecutor  # lazy: it imports this package's Executor
 
         return LocalExecutor(workers)
     if kind == "ray":
-        from bench.scaleout.executors.ray_exec import RayExecutor
+        from bench.scaleout.executors.ray_exec import RayExecutor  # lazy: the same, and Ray is optional
 
         return RayExecutor(address=ray_address, device=device)
     raise BenchError(f"--executor: unknown executor '{kind}', expected one of {', '.join(EXECUTORS)}")
