@@ -23,6 +23,8 @@ only where that is needed, and the line says why (``# lazy: <reason>``), or in a
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,6 +162,15 @@ def test_project_imports_at_module_level():
     bad = [f"{path.relative_to(ROOT)}:{line}: {src}"
            for path in sorted(project_modules().values()) for line, src in function_local_project_imports(path)]
     assert not bad, "function-local imports without '# lazy: <reason>':\n" + "\n".join(bad)
+
+
+def test_score_worker_module_leaves_text_evaluation_out():
+    """A score worker imports score_jobs (and so score); the text evaluation and its
+    libraries load only in the driver, so each worker starts without them."""
+    code = ("import sys, bench.pipeline.stages.score_jobs; "
+            "print(sorted(m for m in ('bench.textmetrics', 'shapely', 'scipy', 'rapidfuzz') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_local_import_checker_sees_one(tmp_path):

@@ -13,7 +13,6 @@ from typing import Optional
 
 from bench.io.cache import Cache, stage_key
 from bench.records import Detection, HQ_ROW, ImageItem
-from bench.textmetrics import evaluate_image
 
 STAGE = "metric"
 FEATURES = "features"
@@ -38,6 +37,9 @@ def score_text(items: list[ImageItem], rows: list[str], dets: dict, text_cfg, vo
     """Evaluate each (row, image): ``{row: [(item, ImageTextResult)]}``.
 
     Every row but HQ also gets the phantom count against the HQ detections."""
+    # the score workers import this module for its keys; text evaluation runs in the driver only
+    from bench.textmetrics import evaluate_image  # lazy: shapely, scipy and rapidfuzz stay out of the workers
+
     out: dict[str, list] = {r: [] for r in rows}
     for item in items:
         if not item.has_annotations:
