@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BenchError, SuiteError
 from .components import SPOTTERS
+from .errors import BenchError, SuiteError
 from .records import DONT_CARE, Sample
 from .registry import did_you_mean
 

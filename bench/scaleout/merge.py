@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from bench.errors import BenchError
 from bench import imagemetrics
+from bench.errors import BenchError
 from bench.io.cache import Cache, is_url
 from bench.io.provenance import inputs_digest
 from bench.io.runfiles import (mean_or_none, read_jsonl, read_per_image_csv, read_results, write_json,

@@ -24,6 +24,7 @@ when that executor is created.
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Optional, Protocol
+
 from bench.errors import BenchError
 
 EXECUTORS = ("local", "ray")
