@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 from bench.records import DONT_CARE, Detection, TextInstance
 from bench.textmetrics.config import TextEvalConfig
-from bench.textmetrics.geometry import gt_polygon, overlap_matrices
+from bench.textmetrics.geometry import overlap_matrices
 from bench.textmetrics.gtcheck import no_official_answer
 from bench.textmetrics.hallucination import is_confidently_wrong, phantom_detections
 from bench.textmetrics.lexicon import snap_words
@@ -44,7 +44,7 @@ from bench.textmetrics.normalize import (
     word_spotting_cares,
     word_spotting_gt_text,
 )
-from bench.textmetrics.prepare import prepare_detections
+from bench.textmetrics.prepare import gt_geometries, prepare_detections
 from bench.textmetrics.results import Counts, ImageTextResult, MatchedPair, WrongWord
 
 # (mode, lexicon, word spotting) for every E2E mode.
@@ -75,7 +75,7 @@ def evaluate_image(
     on the clean image) enables the phantom count (:func:`phantom_detections`).
     """
     prepared = prepare_detections(dets, cfg)
-    iou, own = overlap_matrices([gt_polygon(g.polygon) for g in gt], [p.geometry for p in prepared])
+    iou, own = overlap_matrices(gt_geometries(gt, cfg.compat), [p.geometry for p in prepared])
     read = [gt_text(g.text, cfg.compat) for g in gt]
     gt_words = [g.text if r is None else r for g, r in zip(gt, read)]
     det_dc = [r is None or r == DONT_CARE or bool(g.no_official_answer or no_official_answer(g.polygon))

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 from bench.records import Detection, TextInstance
 from bench.textmetrics.config import TextEvalConfig
-from bench.textmetrics.geometry import gt_polygon, overlap_matrices
-from bench.textmetrics.prepare import prepare_detections
+from bench.textmetrics.geometry import overlap_matrices
+from bench.textmetrics.prepare import gt_geometries, prepare_detections
 
 
 def is_confidently_wrong(correct: bool, score: float, cfg: TextEvalConfig) -> bool:
@@ -45,7 +45,7 @@ def phantom_detections(
     if not restored:
         return []
     geoms = [p.geometry for p in restored]
-    iou_gt, own_gt = overlap_matrices([gt_polygon(g.polygon) for g in gt], geoms)
+    iou_gt, own_gt = overlap_matrices(gt_geometries(gt, cfg.compat), geoms)
     iou_hq, _ = overlap_matrices([p.geometry for p in prepare_detections(hq_dets, cfg)], geoms)
     flags = [g.dont_care for g in gt] if dont_care is None else list(dont_care)
     dc_rows = [i for i, dc in enumerate(flags) if dc]

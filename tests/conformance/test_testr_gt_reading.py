@@ -222,3 +222,39 @@ def test_official_evaluation_aborts_on_what_has_no_official_answer(official, tmp
         gt = _zip(tmp_path / "gt.zip", {"0.txt": line})
         with pytest.raises(Exception, match="Line in sample not valid"):  # validate_lines_in_file_gt:109
             script.validate_data(gt, det, params)
+
+
+def _float_line(points, text: str) -> str:
+    return ",".join(repr(float(v)) for p in points for v in p) + ",####" + text
+
+
+def test_fractional_gt_coordinates_are_measured_in_float32_as_officially(official, tmp_path):
+    """The official evaluator stores GT coordinates in a float32 array
+    (``polygon_from_points``, text_eval_script.py:74-85). Worked by hand: the detection is
+    the box (0,0)-(10,10), area 100; GT A is (0,0)-(10,5.000000001): in float64 its IoU is
+    50.00000001/100 > 0.5, a match, but float32(5.000000001) == 5.0, so officially the IoU
+    is exactly 0.5, not above the threshold: no match (det recall 0). GT B, (0,0)-(10,5.01),
+    keeps IoU 0.501 > 0.5 in float32 too: a match. Random fractional boxes near the
+    threshold agree on top of that."""
+    _, script = official
+    rng = np.random.default_rng(7)
+    cases = [([TextInstance(_box(0, 0, 10, 5.000000001), "OPEN")], [Detection(_box(0, 0, 10, 10), "OPEN", 0.9)]),
+             ([TextInstance(_box(0, 0, 10, 5.01), "SHOP")], [Detection(_box(0, 0, 10, 10), "SHOP", 0.9)])]
+    for _ in range(40):
+        h = 5.0 + float(rng.choice([1e-9, -1e-9, 3e-8, 1e-3, -1e-3]))
+        cases.append(([TextInstance(_box(0.25, 0, 10.25, h), "WORD")], [Detection(_box(0, 0, 10, 10), "WORD", 0.9)]))
+    per_image = [pool([evaluate_image(g, d, TextEvalConfig(compat="testr"))]) for g, d in cases]
+    assert per_image[0]["det_recall"] == 0.0 and per_image[1]["det_recall"] == 1.0
+    gt = {f"{i}.txt": _float_line(g[0].polygon, g[0].text) for i, (g, _) in enumerate(cases)}
+    det = {f"{i}.txt": _line(d[0].polygon, d[0].text) for i, (_, d) in enumerate(cases)}
+    gt_zip, det_zip = _zip(tmp_path / "gt.zip", gt), _zip(tmp_path / "det.zip", det)
+    params = script.default_evaluation_params()
+    params["WORD_SPOTTING"] = False
+    res = script.evaluate_method(gt_zip, det_zip, params)
+    for i, ours in enumerate(per_image):  # per image: the official per-sample E2E recall
+        assert ours["e2e_none_recall"] == res["per_sample"][str(i)]["recall"], (i, cases[i][0][0].polygon)
+    ours_all = pool(evaluate_image(g, d, TextEvalConfig(compat="testr")) for g, d in cases)
+    official = {k: tuple(float(v) for v in RESULT.search(res[k]).groups()) for k in ("det_only_method", "e2e_method")}
+    for mode, key in (("det", "det_only_method"), ("e2e_none", "e2e_method")):
+        got = (ours_all[f"{mode}_precision"], ours_all[f"{mode}_recall"], ours_all[f"{mode}_hmean"])
+        assert got == pytest.approx(official[key], abs=1e-12), (mode, got, official[key])
