@@ -21,16 +21,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images, peak 255 (inf when identical)."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
-
-
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from bench.data import open_dataset
     from bench.degrade import degrade_image
+    from bench.imagemetrics.psnr_exact import psnr_rgb  # pyiqa psnr, peak 1 on /255 data
     from bench.suite import load_suite
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     values = []
     for sample in open_dataset(suite.dataset, dataclasses.replace(d, preset=preset)):
         lq = {b: degrade_image(sample.hq, preset, d.seed, sample.id, d.scale, backend=b) for b in ("torch", "cv2")}
-        values.append(psnr(lq["torch"], lq["cv2"]))
+        values.append(psnr_rgb(lq["torch"], lq["cv2"]))
         print(f"{sample.id}: {values[-1]:.2f} dB")
     print(f"{len(values)} images, preset {preset}, seed {d.seed}, x{d.scale}: PSNR(torch LQ, cv2 LQ) "
           f"mean {np.mean(values):.2f} dB, min {np.min(values):.2f}, max {np.max(values):.2f}")
