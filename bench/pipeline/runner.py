@@ -196,6 +196,7 @@ def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Ca
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
         "seconds": round(time.time() - t_start, 3),
         "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()},
+        "stage_items": progress.timings,
         "cache": {"root": str(cache.root), "stages": cache.stats()},
         "restore_seconds_per_image": {
             name: _mean([r.get("seconds") for r in recs]) for name, recs in comps.restore_records.items()},

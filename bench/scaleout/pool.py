@@ -21,13 +21,27 @@ share a process with the per-image stages' (or with the driver's).
 ``workers=0`` runs everything inline in this process (no pickling; the
 initializer once per map call, as a worker would): for library use and tests
 that patch functions in-process. Peak memory is then the sum of the stages'.
+
+**One library thread per worker.** Every per-image map runs with torch's intra-op
+pool and OpenCV at one thread (:func:`stage_threads`; the spotters fix their ONNX
+Runtime threads themselves), in a worker as inline. So a value never depends on how
+many workers or cores computed it (a multi-threaded reduction may sum in another
+order), and ``--workers N`` on N cores runs N computations side by side instead of
+N x cores threads on N cores: measured on 2 cores, the score stage of the quickstart
+(8 images) took 10.0 s at ``--workers 2`` with the libraries' own thread counts and
+4.5 s with one thread each; at ``--workers 1`` one thread cost nothing there (5.6 s
+either way) and the torch degradation 6.0 -> 7.7 s. The restore stage
+(:meth:`StagePool.call`) keeps the libraries' defaults: a restorer wants every core.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import sys
 import uuid
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -37,9 +51,47 @@ from bench.errors import BenchError
 _CURRENT: dict[str, Optional[str]] = {"call": None}
 
 
+#: library threads of a per-image stage (module doc)
+STAGE_THREADS = 1
+
+
+def _set_threads(n: int) -> None:
+    os.environ["OMP_NUM_THREADS"] = str(n)  # a torch imported later in this process starts with n
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None:
+        cv2.setNumThreads(n)
+
+
+@contextmanager
+def stage_threads():
+    """Run the block with :data:`STAGE_THREADS` library threads, then restore what was set
+    (for an inline map; a worker process keeps the setting)."""
+    env = os.environ.get("OMP_NUM_THREADS")
+    torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
+    before = (torch.get_num_threads() if torch is not None else None, cv2.getNumThreads() if cv2 is not None else None)
+    _set_threads(STAGE_THREADS)
+    try:
+        yield
+    finally:
+        if env is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = env
+        if before[0] is not None:
+            torch.set_num_threads(before[0])
+        elif "torch" in sys.modules:  # imported inside the block: give it back the machine's default
+            sys.modules["torch"].set_num_threads(os.cpu_count() or 1)
+        if before[1] is not None:
+            cv2.setNumThreads(before[1])
+
+
 def _run(call: str, initializer: Optional[Callable], initargs: tuple, fn: Callable, item: Any) -> Any:
     """Worker side: set the stage up on this map call's first item, then ``fn(item)``."""
     if _CURRENT["call"] != call:
+        _set_threads(STAGE_THREADS)
         if initializer is not None:
             initializer(*initargs)
         _CURRENT["call"] = call
@@ -76,10 +128,11 @@ class StagePool:
             initargs: tuple = (), family: str = "default") -> Iterator[Any]:
         """``fn(item)`` for each item, in order (see the module docstring)."""
         if self.workers == 0:
-            if initializer is not None:
-                initializer(*initargs)
-            for item in items:
-                yield fn(item)
+            with stage_threads():
+                if initializer is not None:
+                    initializer(*initargs)
+                for item in items:
+                    yield fn(item)
             return
         pool = self._executor(family)
         call = uuid.uuid4().hex
