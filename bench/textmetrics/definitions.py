@@ -28,7 +28,8 @@ _COMMON = (
     "a wrong word still uses up its GT). Sums are pooled over all images before dividing. GT words: in testr "
     "compat read as TESTR's GT reader reads them (cut at ',####', stripped, surrounding double quotes removed "
     "with \\\\ and \\\" unescaped; a line break: no official reading, don't care), '###' decided on that reading; "
-    "a GT polygon the official validator refuses (self-intersecting, zero area, < 3 points) is don't care."
+    "a GT polygon the official validator refuses (self-intersecting, zero area, < 3 points) is don't care; "
+    "in testr compat GT coordinates are rounded to float32, as the official polygon_from_points stores them."
 )
 
 
