@@ -40,6 +40,10 @@ from bench.records import TextInstance
 from bench.pipeline.stages.score import FEATURES
 from bench.pipeline.stages.score_jobs import VALUE, init_worker, score_one
 from bench.imagemetrics import create_metric
+from bench.scaleout.pool import STAGE_THREADS, set_library_threads
+from bench.scaleout.worker import bound_heap
+set_library_threads(STAGE_THREADS)  # as a score worker runs
+bound_heap()
 h, w = {h}, {w}
 rng = np.random.default_rng(0)
 base = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3)).astype(np.uint8)

@@ -107,6 +107,10 @@ def test_dists_standin(dists_dir, monkeypatch, no_network):
     single = [m.score_batch([p], [r])[0] for p, r in zip(preds, refs)]
     assert batch == pytest.approx(single, rel=1e-4, abs=1e-6)
     _definition_names_files(m)
+    # pairs too large for one tile go through bench.imagemetrics.dists_tiled: force that path
+    # for these small pairs (one tile each) and get the same values
+    monkeypatch.setattr("bench.imagemetrics.nets.fits_one_tile", lambda h, w: False)
+    assert m.score_batch(preds, refs) == pytest.approx(batch, abs=1e-5)
 
 
 # -- MUSIQ ------------------------------------------------------------------------------

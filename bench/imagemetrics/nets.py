@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 
-from bench.io.weights import MANIFEST, require
-from .pyiqa_wrap import PyiqaMetric, load_state, pyiqa_version, torch_hub_files
+from bench.errors import BenchError
+from bench.io.weights import MANIFEST, load_checkpoint, require
+
+from .base import to_tensor
+from .dists_tiled import HALO, TILE, fits_one_tile, tiled_dists
+from .pyiqa_wrap import PyiqaMetric, load_state, pyiqa_version
 
 
 class _NetMetric(PyiqaMetric):
@@ -32,6 +37,37 @@ class _NetMetric(PyiqaMetric):
     note = ""
 
 
+@contextmanager
+def _vgg16_features_from(path) -> Iterator[None]:
+    """pyiqa's DISTS calls torchvision's ``vgg16(weights='IMAGENET1K_V1')`` and keeps only
+    its ``.features`` (``dists_arch.py``, ``DISTS.__init__``). Hand it exactly that: VGG16's
+    feature layers (torchvision's own ``make_layers(cfgs['D'])``) with the ``features.*``
+    tensors of our file, memory-mapped, so neither the classifier's 120 M parameters nor
+    the download is ever touched (building and loading the whole VGG16 costs ~1.1 GB at
+    load time)."""
+    import torchvision
+    from torchvision.models import vgg
+
+    original = torchvision.models.vgg16
+
+    def vgg16(*args, **kwargs):
+        features = vgg.make_layers(vgg.cfgs["D"], batch_norm=False)
+        state = load_checkpoint(path, "metric 'dists'", mmap=True)
+        try:
+            features.load_state_dict({k.removeprefix("features."): v for k, v in state.items()
+                                      if k.startswith("features.")})
+        except RuntimeError as exc:
+            raise BenchError(f"metric 'dists': {path} is not torchvision's VGG16 state dict "
+                             f"({str(exc).splitlines()[0]}); re-fetch it") from None
+        return SimpleNamespace(features=features)
+
+    torchvision.models.vgg16 = vgg16
+    try:
+        yield
+    finally:
+        torchvision.models.vgg16 = original
+
+
 class Dists(_NetMetric):
     """DISTS (Ding et al. 2020): VGG16 texture/structure similarity, lower is better."""
 
@@ -40,12 +76,29 @@ class Dists(_NetMetric):
     higher_is_better = False  # pyiqa: lower_better=True
     pyiqa_name = "dists"
     weights = ("vgg16", "dists")
-    note = "VGG16 trunk: torchvision IMAGENET1K_V1 file; alpha/beta: pyiqa's DISTS_weights file."
+    note = (f"VGG16 trunk: torchvision IMAGENET1K_V1 file; alpha/beta: pyiqa's DISTS_weights file. A pair with a "
+            f"side over {TILE + 2 * HALO} px is scored in {TILE}-px tiles with {HALO}-px halos: the same statistics "
+            f"(float64 sums over the positions each tile owns), equal to pyiqa's forward to float rounding "
+            f"(bench/imagemetrics/dists_tiled.py).")
+
+    def _score(self, preds, refs, instances):
+        """pyiqa's forward for pairs that fit in one tile; larger pairs in tiles, the same
+        statistics with bounded memory (:mod:`bench.imagemetrics.dists_tiled`)."""
+        small = [i for i, p in enumerate(preds) if fits_one_tile(*p.shape[:2])]
+        out: list = [None] * len(preds)
+        if small:
+            for i, v in zip(small, super()._score([preds[i] for i in small], [refs[i] for i in small], None)):
+                out[i] = v
+        for i, (p, r) in enumerate(zip(preds, refs)):
+            if out[i] is None:
+                if p.shape != r.shape:
+                    raise BenchError(f"metric 'dists': prediction is {p.shape} but reference is {r.shape}")
+                out[i] = tiled_dists(self.model.net, to_tensor([p], self.device), to_tensor([r], self.device))
+        return out
 
     def _load(self, device: str) -> None:
         p = self._paths()
-        # pyiqa's DISTS builds torchvision vgg16(weights='IMAGENET1K_V1'): serve our file.
-        with torch_hub_files([p["vgg16"]]):
+        with _vgg16_features_from(p["vgg16"]):
             self.model = self._create(device, pretrained=False)
         load_state(self.model.net, p["dists"], "metric 'dists'", strict=False, required=("alpha", "beta"))
         self.model.net.to(device)

@@ -9,11 +9,7 @@ checked that every file exists, so no code path reaches the network.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
@@ -93,33 +89,6 @@ class PyiqaMetric(ImageMetric):
                 for i, v in zip(idx, vals):
                     out[i] = float(v)
         return out
-
-
-@contextmanager
-def torch_hub_files(paths: Sequence[Path]) -> Iterator[None]:
-    """Make torchvision find ``paths`` in its hub cache, and nothing else.
-
-    torchvision's ``weights=...IMAGENET1K_V1`` loads ``<hub dir>/checkpoints/<file>``
-    when present and downloads it otherwise; pyiqa's DISTS builds VGG16 that way.
-    Pointing the hub dir at a temporary folder holding links to our files gives it
-    exactly our bytes. The previous hub dir is restored afterwards.
-    """
-    import torch.hub
-
-    old = torch.hub.get_dir()
-    with tempfile.TemporaryDirectory(prefix="tair-bench-hub-") as tmp:
-        ck = Path(tmp, "checkpoints")
-        ck.mkdir()
-        for p in paths:
-            try:
-                os.symlink(Path(p).resolve(), ck / Path(p).name)
-            except OSError:  # no symlinks (some Windows setups): copy instead
-                shutil.copyfile(p, ck / Path(p).name)
-        torch.hub.set_dir(tmp)
-        try:
-            yield
-        finally:
-            torch.hub.set_dir(old)
 
 
 def load_state(net: Any, path: Path, what: str, strict: bool = True, required: Sequence[str] = ()) -> None:

@@ -125,7 +125,7 @@ def sha256_of(path: Path) -> str:
     return file_sha256(path)
 
 
-def load_checkpoint(path: Path, what: str) -> Any:
+def load_checkpoint(path: Path, what: str, mmap: bool = False) -> Any:
     """Read a torch checkpoint safely: the one way tair-bench opens a weight file.
 
     First with ``weights_only=True`` (tensors and plain containers only; nothing in
@@ -134,13 +134,16 @@ def load_checkpoint(path: Path, what: str) -> Any:
     matched the full published hash in :data:`MANIFEST`; anything else is refused,
     so a file dropped into the weights folder cannot run code. (A published hash
     *prefix* is not enough: eight hex digits can be forged by brute force.)
+
+    ``mmap=True`` maps a tensors-only file instead of reading it: only the tensors the
+    caller copies from are paged in (e.g. VGG16's conv layers, not its 480 MB classifier).
     """
     import pickle
 
     import torch
 
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     entry = next((wf for wf in MANIFEST.values() if wf.filename == Path(path).name and wf.sha256), None)

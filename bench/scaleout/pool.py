@@ -47,6 +47,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from bench.errors import BenchError
+from bench.scaleout.worker import bound_heap
 
 _CURRENT: dict[str, Optional[str]] = {"call": None}
 
@@ -55,7 +56,8 @@ _CURRENT: dict[str, Optional[str]] = {"call": None}
 STAGE_THREADS = 1
 
 
-def _set_threads(n: int) -> None:
+def set_library_threads(n: int) -> None:
+    """torch intra-op and OpenCV threads of this process (and of a torch imported later) to ``n``."""
     os.environ["OMP_NUM_THREADS"] = str(n)  # a torch imported later in this process starts with n
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -72,7 +74,7 @@ def stage_threads():
     env = os.environ.get("OMP_NUM_THREADS")
     torch, cv2 = sys.modules.get("torch"), sys.modules.get("cv2")
     before = (torch.get_num_threads() if torch is not None else None, cv2.getNumThreads() if cv2 is not None else None)
-    _set_threads(STAGE_THREADS)
+    set_library_threads(STAGE_THREADS)
     try:
         yield
     finally:
@@ -91,7 +93,8 @@ def stage_threads():
 def _run(call: str, initializer: Optional[Callable], initargs: tuple, fn: Callable, item: Any) -> Any:
     """Worker side: set the stage up on this map call's first item, then ``fn(item)``."""
     if _CURRENT["call"] != call:
-        _set_threads(STAGE_THREADS)
+        set_library_threads(STAGE_THREADS)
+        bound_heap()
         if initializer is not None:
             initializer(*initargs)
         _CURRENT["call"] = call

@@ -48,3 +48,29 @@ def release_memory() -> None:
     except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
         return
     trim(0)
+
+
+#: glibc ``mallopt`` parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+#: allocations from this size on get pages of their own, returned to the OS when freed
+HEAP_MMAP_BYTES = 128 * 1024
+
+
+def bound_heap() -> None:
+    """Make freed memory leave this process at once (glibc): blocks >= 128 KiB are mapped
+    on their own and unmapped when freed, and the heap top is trimmed beyond 128 KiB.
+
+    glibc's default raises its mmap threshold each time a large block is freed (up to
+    32 MiB), so a worker that computes tile after tile of feature maps keeps the freed
+    ones in its heap: measured on DISTS of a 2048x1536 pair, 1627 MB peak RSS with the
+    default, 1430 MB with this setting, in the same time. A per-image worker calls it
+    once at start (:mod:`bench.scaleout.pool`); elsewhere (not glibc) it does nothing."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, HEAP_MMAP_BYTES)
+    mallopt(_M_TRIM_THRESHOLD, HEAP_MMAP_BYTES)
