@@ -19,7 +19,8 @@ On the same images (the suite's first ``--limit``) and the same components:
 Printed: both times and their ratio (goal <= 1.10), warm/cold, the peak resident
 memory of cold runs at ``--limit`` and ``--full-limit`` (the largest single
 process, and all processes of the run together, sampled every 50 ms), and each
-stage's time and throughput at ``--workers 1`` and ``--workers 2`` (cold runs), and
+stage's time and throughput at ``--workers 1`` and ``--workers 2`` (cold runs), each
+per-image stage's start-up (its first item) and steady throughput after it, and
 whether those two runs' results.json are identical (times aside).
 Only metrics whose files are on disk run (the suite's unavailable ones are
 skipped by both). Numbers are measurements, not asserted anywhere; on a shared
@@ -38,6 +39,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.progress import steady_rate  # noqa: E402
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
@@ -74,6 +77,7 @@ def bench_run(suite: str, limit: int, cache: Path, out: Path, workers: int) -> d
                   "--out", str(out), "--quiet", "--workers", str(workers)])
     doc = json.loads((out / "results.json").read_text())
     r["stages"] = doc["run"]["stage_seconds"]
+    r["stage_items"] = doc["run"].get("stage_items", {})
     r["n_images"] = doc["data"]["n_images"]
     return r
 
@@ -189,6 +193,17 @@ def main() -> None:
         print(f"  {stage:<22} {t1:7.1f} s {ips(t1):7.2f}/s   {t2:7.1f} s {ips(t2):7.2f}/s   x{t1 / t2 if t2 else 0:.2f}")
     print(f"  {'whole run':<22} {cold['seconds']:7.1f} s {'':9}   {two['seconds']:7.1f} s {'':9}   "
           f"x{cold['seconds'] / two['seconds']:.2f}")
+    print("per-image stages apart from their start-up (first item: workers spawned, libraries imported, models "
+          "loaded), --workers 1 vs 2:")
+    print(f"  {'stage':<10} {'items':>5}  {'first item':>16}  {'steady items/s':>17}  speed-up")
+    for stage, t1 in cold["stage_items"].items():
+        t2 = two["stage_items"].get(stage)
+        if t2 is None or stage.startswith("restore"):
+            continue
+        r1, r2 = steady_rate(t1), steady_rate(t2)
+        up = f"x{r2 / r1:.2f}" if r1 and r2 else "n/a"
+        print(f"  {stage:<10} {t1['items']:>5}  {t1['first_item_seconds']:6.1f} / {t2['first_item_seconds']:5.1f} s  "
+              f"{r1 or 0:7.2f} / {r2 or 0:7.2f}  {up}")
     same = _stable(work / "cold") == _stable(work / "cold2")
     print(f"results.json of --workers 1 and --workers 2 (times and run details aside): "
           f"{'identical' if same else 'DIFFERENT'}")
