@@ -18,6 +18,7 @@ from bench.io.weights import MANIFEST, load_checkpoint, require
 
 from .base import to_tensor
 from .dists_tiled import HALO, TILE, fits_one_tile, tiled_dists
+from .niqe_strips import strip_normalization
 from .pyiqa_wrap import PyiqaMetric, load_state, pyiqa_version
 
 
@@ -112,7 +113,13 @@ class Niqe(_NetMetric):
     higher_is_better = False  # pyiqa: lower_better=True
     pyiqa_name = "niqe"
     weights = ("niqe",)
-    note = "Y channel of YIQ, as pyiqa's default (test_y_channel=True, color_space='yiq')."
+    note = ("Y channel of YIQ, as pyiqa's default (test_y_channel=True, color_space='yiq'); its 7x7 local "
+            "normalization computed in row strips, the same values (bench/imagemetrics/niqe_strips.py).")
+
+    def _score(self, preds, refs, instances):
+        """pyiqa's NIQE, its local normalization in row strips (:mod:`bench.imagemetrics.niqe_strips`)."""
+        with strip_normalization():
+            return super()._score(preds, refs, instances)
 
     def _load(self, device: str) -> None:
         self.model = self._create(device, pretrained_model_path=str(self._paths()["niqe"]))
