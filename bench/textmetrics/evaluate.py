@@ -28,6 +28,7 @@ prediction there); word spotting makes it don't care (shorter than 3 characters)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bench.records import DONT_CARE, Detection, TextInstance
 from bench.textmetrics.config import TextEvalConfig
@@ -62,6 +63,63 @@ def _run_mode(iou, own, gt_dc, subset, cfg):
     return pairs, sum(gt_care), sum(det_care)
 
 
+@dataclass(frozen=True)
+class _GroundTruth:
+    """The GT of one image as every mode sees it (module doc, "Ground truth")."""
+
+    words: list[str]           # each GT word as read in the compat mode
+    dont_care: list[bool]      # det and word spotting off
+    ws_dont_care: list[bool]   # word spotting on
+    ws_words: list[str]        # word-spotting-normalized words (as read where don't care)
+
+
+def _read_ground_truth(gt: list[TextInstance], compat: str) -> _GroundTruth:
+    read = [gt_text(g.text, compat) for g in gt]
+    words = [g.text if r is None else r for g, r in zip(gt, read)]
+    dont_care = [r is None or r == DONT_CARE or bool(g.no_official_answer or no_official_answer(g.polygon))
+                 for g, r in zip(gt, read)]
+    ws_dont_care = [dc or not word_spotting_cares(w) for dc, w in zip(dont_care, words)]
+    ws_words = [w if dc else word_spotting_gt_text(w) for w, dc in zip(words, ws_dont_care)]
+    return _GroundTruth(words, dont_care, ws_dont_care, ws_words)
+
+
+def _lexicon_texts(prepared, cfg: TextEvalConfig, vocabulary) -> dict[str, list[str | None]]:
+    """Per lexicon, each prepared detection's evaluated word (``None``: dropped by it)."""
+    texts: dict[str, list[str | None]] = {"none": [p.text for p in prepared]}
+    if vocabulary is not None:
+        snapped = snap_words([p.raw_text for p in prepared], vocabulary, cfg.lexicon_variant)
+        texts["full"] = [None if s is None else prediction_text(s, cfg.compat) for s in snapped]
+    return texts
+
+
+def _e2e_modes(iou, own, truth: _GroundTruth, texts, prepared, cfg: TextEvalConfig, counts: dict,
+               correct: dict) -> tuple[list[WrongWord], int, int]:
+    """Every E2E mode: fills ``counts[mode]`` and the pairs' marks in ``correct``; returns the
+    e2e_none wrong words, its pair count and how many of its pairs are confidently wrong."""
+    wrong_words: list[WrongWord] = []
+    e2e_none_pairs = confidently_wrong = 0
+    for mode, lex, ws in _E2E_MODES:
+        if lex not in texts:
+            continue
+        subset = [i for i, t in enumerate(texts[lex]) if t is not None]
+        pairs, n_gt, n_det = _run_mode(iou, own, truth.ws_dont_care if ws else truth.dont_care, subset, cfg)
+        matched = 0
+        for g, col in pairs:
+            d = subset[col]
+            word = texts[lex][d]
+            ok = correct_word_spotting(truth.ws_words[g], word) if ws else correct_e2e(truth.words[g], word)
+            matched += int(ok)
+            correct.setdefault((g, d), {})[mode] = ok
+            if mode == "e2e_none":
+                e2e_none_pairs += 1
+                if not ok:
+                    cw = is_confidently_wrong(ok, prepared[d].score, cfg)
+                    confidently_wrong += int(cw)
+                    wrong_words.append(WrongWord(truth.words[g], word, prepared[d].score, cw))
+        counts[mode] = Counts(matched, n_gt, n_det)
+    return wrong_words, e2e_none_pairs, confidently_wrong
+
+
 def evaluate_image(
     gt: list[TextInstance],
     dets: list[Detection],
@@ -76,55 +134,25 @@ def evaluate_image(
     """
     prepared = prepare_detections(dets, cfg)
     iou, own = overlap_matrices(gt_geometries(gt, cfg.compat), [p.geometry for p in prepared])
-    read = [gt_text(g.text, cfg.compat) for g in gt]
-    gt_words = [g.text if r is None else r for g, r in zip(gt, read)]
-    det_dc = [r is None or r == DONT_CARE or bool(g.no_official_answer or no_official_answer(g.polygon))
-              for g, r in zip(gt, read)]
-    ws_dc = [dc or not word_spotting_cares(w) for dc, w in zip(det_dc, gt_words)]
-    ws_gt_text = [w if dc else word_spotting_gt_text(w) for w, dc in zip(gt_words, ws_dc)]
-
-    # Per lexicon: (indices into ``prepared`` still present, their evaluated words).
-    texts: dict[str, list[str | None]] = {"none": [p.text for p in prepared]}
-    if vocabulary is not None:
-        snapped = snap_words([p.raw_text for p in prepared], vocabulary, cfg.lexicon_variant)
-        texts["full"] = [None if s is None else prediction_text(s, cfg.compat) for s in snapped]
+    truth = _read_ground_truth(gt, cfg.compat)
+    texts = _lexicon_texts(prepared, cfg, vocabulary)
 
     counts: dict[str, Counts] = {}
     correct: dict[tuple[int, int], dict[str, bool | None]] = {}
 
-    pairs, n_gt, n_det = _run_mode(iou, own, det_dc, list(range(len(prepared))), cfg)
+    pairs, n_gt, n_det = _run_mode(iou, own, truth.dont_care, list(range(len(prepared))), cfg)
     counts["det"] = Counts(len(pairs), n_gt, n_det)
     for g, d in pairs:
         correct.setdefault((g, d), {})["det"] = True
 
-    wrong_words: list[WrongWord] = []
-    e2e_none_pairs = confidently_wrong = 0
-    for mode, lex, ws in _E2E_MODES:
-        if lex not in texts:
-            continue
-        subset = [i for i, t in enumerate(texts[lex]) if t is not None]
-        pairs, n_gt, n_det = _run_mode(iou, own, ws_dc if ws else det_dc, subset, cfg)
-        matched = 0
-        for g, col in pairs:
-            d = subset[col]
-            word = texts[lex][d]
-            ok = correct_word_spotting(ws_gt_text[g], word) if ws else correct_e2e(gt_words[g], word)
-            matched += int(ok)
-            correct.setdefault((g, d), {})[mode] = ok
-            if mode == "e2e_none":
-                e2e_none_pairs += 1
-                if not ok:
-                    cw = is_confidently_wrong(ok, prepared[d].score, cfg)
-                    confidently_wrong += int(cw)
-                    wrong_words.append(WrongWord(gt_words[g], word, prepared[d].score, cw))
-        counts[mode] = Counts(matched, n_gt, n_det)
-
+    wrong_words, e2e_none_pairs, confidently_wrong = _e2e_modes(iou, own, truth, texts, prepared, cfg, counts,
+                                                                correct)
     modes = list(counts)
     matched_pairs = [
         MatchedPair(
             gt_index=g,
             det_index=prepared[d].index,
-            gt_text=gt_words[g],
+            gt_text=truth.words[g],
             pred_text=prepared[d].text,
             pred_text_full=texts["full"][d] if "full" in texts else None,
             score=prepared[d].score,
@@ -133,7 +161,7 @@ def evaluate_image(
         )
         for (g, d), marks in sorted(correct.items())
     ]
-    n_phantom = None if hq_dets is None else len(phantom_detections(dets, gt, hq_dets, cfg, det_dc))
+    n_phantom = None if hq_dets is None else len(phantom_detections(dets, gt, hq_dets, cfg, truth.dont_care))
     return ImageTextResult(
         counts=counts,
         pairs=matched_pairs,
@@ -144,4 +172,3 @@ def evaluate_image(
         n_det_evaluated=len(prepared),
         n_phantom=n_phantom,
     )
-
