@@ -195,26 +195,9 @@ def _drop_unmerged(doc: dict, merged_keys: dict[str, set], notes: list[str]) -> 
         notes.append(f"not recomputed when merging (no per-image data): {', '.join(left)}")
 
 
-def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tuple[dict, list[dict], list[dict]]:
-    """The merged results document, per-image records and text details."""
-    check_shards(shards)
-    t0 = time.time()
-    shards = sorted(shards, key=lambda s: s.doc["shard"]["index"])
-    doc = json.loads(json.dumps(_template(shards).doc))  # a deep copy as template
-    rows: list[str] = doc["rows"]
-    per_image = sorted((r for s in shards for r in s.per_image), key=lambda r: (r["position"], r["row_order"]))
-    position = {r["image_id"]: r["position"] for r in per_image}
-    details = sorted((d for s in shards for d in s.details), key=lambda d: position[d["image_id"]])
-    inputs = {img: v for s in shards for img, v in s.doc["inputs"]["images"].items()}
-    order = sorted(inputs, key=lambda img: position.get(img, -1))
-    items = [ImageItem(id=img, hq=inputs[img]["hq"], lq=inputs[img]["lq"], lq_up="", size=(0, 0)) for img in order]
-    by_id = {it.id: it for it in items}
-    for r in per_image:
-        by_id[r["image_id"]].outputs[r["row"]] = r["image"]
-
-    notes = [] if all(s.exact for s in shards) else [
-        "per-image image metrics re-averaged from per_image.csv (6 significant digits): last digits may differ"]
-    cache, cache_reason = None, None
+def _merge_rows(doc: dict, rows: list[str], details: list[dict], per_image: list[dict]) -> dict[str, set]:
+    """Each row's text metrics, crop recognition, text statistics and per-image metric means,
+    re-pooled from the shards' per-image data into ``doc``; returns the keys set per row."""
     merged_keys: dict[str, set] = {}
     for row in rows:
         pooled = pool(ImageTextResult.from_dict(d) for d in details if d["row"] == row)
@@ -235,6 +218,14 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
             doc["results"][row][name] = value
             doc["n_images_per_metric"][row][name] = n
             merged_keys[row].add(name)
+    return merged_keys
+
+
+def _merge_set_metrics(doc: dict, shards: list[ShardRun], cache_dir: Optional[str], items: list[ImageItem],
+                       rows: list[str], merged_keys: dict[str, set]):
+    """Set-level metrics (FID) recomputed from the cached features of all shards' images;
+    returns the cache they were read from (``None`` when none was needed or it could not open)."""
+    cache, cache_reason = None, None
     for name, meta in doc["metrics"].items():
         if meta.get("kind") != "image" or meta.get("mode") != "set" or not meta.get("available"):
             continue
@@ -250,6 +241,30 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
         if "info" in meta:
             meta["info"] = {"features_computed": 0, "features_from_cache": len(
                 {h for it in items if it.hq is not None for h in it.outputs.values()})}
+    return cache
+
+
+def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tuple[dict, list[dict], list[dict]]:
+    """The merged results document, per-image records and text details."""
+    check_shards(shards)
+    t0 = time.time()
+    shards = sorted(shards, key=lambda s: s.doc["shard"]["index"])
+    doc = json.loads(json.dumps(_template(shards).doc))  # a deep copy as template
+    rows: list[str] = doc["rows"]
+    per_image = sorted((r for s in shards for r in s.per_image), key=lambda r: (r["position"], r["row_order"]))
+    position = {r["image_id"]: r["position"] for r in per_image}
+    details = sorted((d for s in shards for d in s.details), key=lambda d: position[d["image_id"]])
+    inputs = {img: v for s in shards for img, v in s.doc["inputs"]["images"].items()}
+    order = sorted(inputs, key=lambda img: position.get(img, -1))
+    items = [ImageItem(id=img, hq=inputs[img]["hq"], lq=inputs[img]["lq"], lq_up="", size=(0, 0)) for img in order]
+    by_id = {it.id: it for it in items}
+    for r in per_image:
+        by_id[r["image_id"]].outputs[r["row"]] = r["image"]
+
+    notes = [] if all(s.exact for s in shards) else [
+        "per-image image metrics re-averaged from per_image.csv (6 significant digits): last digits may differ"]
+    merged_keys = _merge_rows(doc, rows, details, per_image)
+    cache = _merge_set_metrics(doc, shards, cache_dir, items, rows, merged_keys)
     _drop_unmerged(doc, merged_keys, notes)
     doc["headroom"] = _headroom(doc["results"], rows)
     doc["data"]["n_images"] = len(items)
