@@ -73,6 +73,29 @@ def blob_spotter():
     return "blob"
 
 
+@pytest.fixture
+def fid_standin(monkeypatch):
+    """``imagemetrics.create_metric`` hands out FID with a stand-in feature extractor,
+    :func:`tests.fakes.channel_means` unless the test passes another to the returned
+    ``use(extractor)`` (module level, so that workers can unpickle it). Preflight, the score
+    stage and merge all call ``create_metric`` through the module, so the whole run sees it."""
+    import bench.imagemetrics as imagemetrics
+    from tests.fakes import channel_means
+
+    real = imagemetrics.create_metric
+
+    def use(extractor=channel_means) -> None:
+        def with_standin(name, **options):
+            if name == "fid":
+                return real("fid", extractor=extractor, extractor_id="channel-means-test")
+            return real(name, **options)
+
+        monkeypatch.setattr(imagemetrics, "create_metric", with_standin)
+
+    use()
+    return use
+
+
 def write_suite(tmp_path: Path, data: Path, restorers: str = "", extra: str = "", name: str = "suite.yaml") -> Path:
     """A suite over ``data`` with bicubic + unsharp (plus ``restorers`` lines), blob spotter, psnr (pyiqa SSIM runs in float64: slow on CPU, tested in its own file)."""
     text = f"""

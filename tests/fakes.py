@@ -72,3 +72,9 @@ class BlindReader(BlobSpotter):
 
     def recognize(self, crops):
         return [("", 0.0) for _ in crops]
+
+
+def channel_means(x):
+    """A stand-in FID feature extractor (real Inception weights are not here): the channel means
+    of each image; the FID definition then says STAND-IN."""
+    return x.mean(dim=(2, 3))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import bench.imagemetrics as imagemetrics
 from bench.io.cache import Cache
 from bench.imagemetrics.fid import feature_stats, frechet_distance
 from bench.pipeline.runner import RunOptions, run_suite
@@ -18,19 +17,8 @@ from bench.suite import load_suite
 from .conftest import write_suite
 
 
-def channel_means(x):
-    return x.mean(dim=(2, 3))
 
-
-def test_fid_features_cached_and_value_by_hand(tmp_path, tiny_set, blob_spotter, monkeypatch):
-    real = imagemetrics.create_metric
-
-    def with_standin(name, **options):
-        if name == "fid":
-            return real("fid", extractor=channel_means, extractor_id="channel-means-test")
-        return real(name, **options)
-
-    monkeypatch.setattr(imagemetrics, "create_metric", with_standin)
+def test_fid_features_cached_and_value_by_hand(tmp_path, tiny_set, blob_spotter, fid_standin):
     suite = load_suite(_suite(tmp_path, tiny_set))
     opts = dict(cache_dir=tmp_path / "c", quiet=True)
     first, _ = run_suite(suite, RunOptions(out_dir=tmp_path / "o1", **opts))

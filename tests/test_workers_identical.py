@@ -17,8 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import bench.imagemetrics as imagemetrics
-import bench.pipeline.preflight as preflight
 from bench.io.runfiles import stable
 from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
@@ -79,15 +77,8 @@ def _files(out: Path) -> dict:
             "text_details.jsonl": (out / "text_details.jsonl").read_bytes()}
 
 
-def test_workers_1_and_2_identical(tmp_path, tiny_set, mean_reader, monkeypatch):
-    real = imagemetrics.create_metric
-
-    def with_standin(name, **options):
-        if name == "fid":
-            return real("fid", extractor=channel_means, extractor_id="channel-means-workers-test")
-        return real(name, **options)
-
-    monkeypatch.setattr(imagemetrics, "create_metric", with_standin)
+def test_workers_1_and_2_identical(tmp_path, tiny_set, mean_reader, fid_standin, monkeypatch):
+    fid_standin(channel_means)  # the stand-in that notes which process extracted features
     suite = load_suite(_suite(tmp_path, tiny_set))
     runs = {}
     pids = {}
