@@ -54,5 +54,13 @@ def luma(rows: np.ndarray, color_space: str = "yiq") -> np.ndarray:
 
 
 def luma_255_rounded(rows: np.ndarray, color_space: str = "yiq") -> np.ndarray:
-    """pyiqa's ``to_y_channel(x, 255)``: Y x 255 rounded half to even, float64 ``(h, W)``."""
+    """pyiqa's ``to_y_channel(x, 255)``: Y x 255 rounded half to even, float64 ``(h, W)``.
+
+    Plain multiplies and adds, left to right. On exact ties (colours whose exact Y x 255 is
+    k + 1/2: 39 of the 2^24 colours for ``yiq``, 3 for ``ycbcr``) the rounding follows the
+    last bit of Y, and there pyiqa's own value depends on the CPU kernel behind its
+    ``torch.matmul``: with fused multiply-adds (seen with torch 2.14 on an AVX-512 machine)
+    5 of the 39 ``yiq`` ties round one unit the other way. We keep one definite arithmetic
+    (the same on every machine); ``tests/test_ssim_fast.py`` checks every other colour
+    against pyiqa exactly and names those five."""
     return np.round(luma(rows, color_space) * 255.0)
