@@ -134,3 +134,42 @@ def test_cli_handler_exit_status(baseline, tmp_path, capsys):
     assert args.handler(args) == 1
     out = capsys.readouterr().out
     assert "metric" in out and "tolerance" in out and "e2e_none_hmean" in out
+
+
+def _inputs_edit(field: str, kind: str):
+    """An edit giving the current run one image whose ``field`` hash differs, under a
+    degradation of ``kind`` (the digest changes with it, as a real run's would)."""
+    def edit(doc):
+        images = doc["inputs"]["images"]
+        images["img_a"] = {**images["img_a"], field: "f" * 64}
+        doc["inputs"]["digest"] = "e" * 64
+        doc["suite"]["definition"]["degradation"]["kind"] = kind
+    return edit
+
+
+def _with_images(baseline: Path, tmp_path: Path, kind: str) -> Path:
+    """The baseline with two recorded input images and a degradation of ``kind``."""
+    doc = json.loads(baseline.read_text())
+    doc["inputs"]["images"] = {"img_a": {"hq": "1" * 64, "lq": "2" * 64}, "img_b": {"hq": "3" * 64, "lq": "4" * 64}}
+    doc["suite"].setdefault("definition", {}).setdefault("degradation", {})["kind"] = kind
+    p = tmp_path / "base.json"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def test_generated_lq_differing_between_machines_is_compared_with_a_note(baseline, tmp_path):
+    """Same suite and HQ images, one LQ image the run degraded itself not bit-identical (a
+    CPU's floating-point arithmetic): compared within tolerances, and the output says how
+    many LQ images differ and which."""
+    base = _with_images(baseline, tmp_path, "preset")
+    status, text = run_gate(_variant(base, tmp_path, _inputs_edit("lq", "preset")), base)
+    assert status == 0 and "gate: PASS" in text
+    assert "note: 1 of 2 generated LQ images differ from the baseline's (img_a)" in text
+
+
+@pytest.mark.parametrize("field,kind", [("lq", "provided"), ("hq", "preset")])
+def test_provided_lq_or_hq_differing_is_a_usage_error(baseline, tmp_path, field, kind):
+    """A provided LQ image (data, not computed) or an HQ image that differs: not comparable."""
+    base = _with_images(baseline, tmp_path, kind)
+    with pytest.raises(GateUsageError, match="different input images"):
+        run_gate(_variant(base, tmp_path, _inputs_edit(field, kind)), base)
