@@ -246,10 +246,11 @@ def run_gate(results: Path, baseline: Path, tolerances: Optional[Path] = None,
              show_all: bool = False) -> tuple[int, str]:
     """The gate as a function: ``(exit status, text to print)``; usage errors raise."""
     tol = load_tolerances(tolerances)
-    checks = compare(load_results(results, "results"), load_results(baseline, "baseline"), tol)
+    current, base = load_results(results, "results"), load_results(baseline, "baseline")
+    checks = compare(current, base, tol)
     if not checks:
         raise GateUsageError(f"nothing to gate: no metric of {baseline} has both a value and a tolerance")
-    note = generated_lq_note(load_results(results, "results"), load_results(baseline, "baseline"))
+    note = generated_lq_note(current, base)
     text = "\n\n".join(t for t in (f"note: {note}" if note else "", format_checks(checks, show_all),
                                      summary(checks)) if t)
     return (1 if any(c.failed for c in checks) else 0), text
