@@ -90,10 +90,8 @@ class Dists(_NetMetric):
         if small:
             for i, v in zip(small, super()._score([preds[i] for i in small], [refs[i] for i in small], None)):
                 out[i] = v
-        for i, (p, r) in enumerate(zip(preds, refs)):
+        for i, (p, r) in enumerate(zip(preds, refs)):  # sizes already checked by score_batch (check_pairs)
             if out[i] is None:
-                if p.shape != r.shape:
-                    raise BenchError(f"metric 'dists': prediction is {p.shape} but reference is {r.shape}")
                 out[i] = tiled_dists(self.model.net, to_tensor([p], self.device), to_tensor([r], self.device))
         return out
 

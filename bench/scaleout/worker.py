@@ -40,14 +40,20 @@ def release_memory() -> None:
     """Collect garbage and hand freed heap pages back to the OS (glibc ``malloc_trim``),
     so the resident size falls after a model is dropped, not only its reuse potential."""
     gc.collect()
+    trim = _glibc("malloc_trim")
+    if trim is not None:
+        trim(0)
+
+
+def _glibc(function: str):
+    """A glibc function of this process, or None where the C library is not glibc (macOS, musl)."""
     name = ctypes.util.find_library("c")
     if not name:
-        return
+        return None
     try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-        return
-    trim(0)
+        return getattr(ctypes.CDLL(name), function)
+    except (OSError, AttributeError):
+        return None
 
 
 #: glibc ``mallopt`` parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
@@ -65,12 +71,8 @@ def bound_heap() -> None:
     ones in its heap: measured on DISTS of a 2048x1536 pair, 1627 MB peak RSS with the
     default, 1430 MB with this setting, in the same time. A per-image worker calls it
     once at start (:mod:`bench.scaleout.pool`); elsewhere (not glibc) it does nothing."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
+    mallopt = _glibc("mallopt")
+    if mallopt is None:
         return
     mallopt(_M_MMAP_THRESHOLD, HEAP_MMAP_BYTES)
     mallopt(_M_TRIM_THRESHOLD, HEAP_MMAP_BYTES)
