@@ -44,3 +44,36 @@ def test_progress_times_the_first_item_apart_from_the_rest():
     list(progress.bar(iter([]), "empty"))
     assert progress.timings["empty"]["items"] == 0 and steady_rate(progress.timings["empty"]) is None
     assert steady_rate({"items": 5, "first_item_seconds": 1.0, "seconds": 3.0}) == 2.0
+
+
+def worker_view(item: int) -> tuple[int, str, str, int, bool, int]:
+    """A worker's view: the item, its cwd, an env variable, its torch threads, whether the
+    zygote's libraries were already imported, and its parent process id."""
+    import sys
+
+    return (item, os.getcwd(), os.environ.get("TAIR_BENCH_POOL_PROBE", ""), torch.get_num_threads(),
+            "pyiqa" in sys.modules, os.getppid())
+
+
+def test_torch_families_fork_from_the_zygote_and_take_the_drivers_context(tmp_path, monkeypatch):
+    """A metrics-family worker forks from the forkserver (its parent is not this process; it
+    finds pyiqa imported before running anything), yet sees this process's working directory
+    and environment as they are at the map call, set after the server started, and one
+    torch thread. The family names are the stages' own."""
+    from bench.pipeline.stages.degrade import STAGE as DEGRADE_FAMILY
+    from bench.pipeline.stages.score_jobs import WORKER_FAMILY as METRICS_FAMILY
+    from bench.scaleout.pool import ZYGOTE_FAMILIES
+
+    assert ZYGOTE_FAMILIES == {DEGRADE_FAMILY, METRICS_FAMILY}
+    pool = StagePool(2)
+    try:
+        list(pool.map(worker_view, range(2), family=METRICS_FAMILY))  # the server starts here
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("TAIR_BENCH_POOL_PROBE", "after-start")
+        pool.close()
+        seen = list(pool.map(worker_view, range(4), family=METRICS_FAMILY))
+    finally:
+        pool.close()
+    assert [s[0] for s in seen] == list(range(4))
+    assert {s[1:4] for s in seen} == {(str(tmp_path), "after-start", 1)}
+    assert all(s[4] for s in seen) and all(s[5] != os.getpid() for s in seen)
