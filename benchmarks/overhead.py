@@ -18,7 +18,8 @@ On the same images (the suite's first ``--limit``) and the same components:
 
 Printed: both times and their ratio (goal <= 1.10), warm/cold, the peak resident
 memory of cold runs at ``--limit`` and ``--full-limit`` (the largest single
-process, and all processes of the run together, sampled every 50 ms), and each
+process's RSS, and all processes of the run together as RSS and as PSS, sampled
+every 50 ms), and each
 stage's time and throughput at ``--workers 1`` and ``--workers 2`` (cold runs), each
 per-image stage's start-up (its first item) and steady throughput after it, and
 whether those two runs' results.json are identical (times aside).
@@ -45,23 +46,28 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
 def run_tree(cmd: list[str]) -> dict:
-    """Run ``cmd``; its wall time and the peak RSS of its largest process and of all its processes."""
+    """Run ``cmd``; its wall time, the peak RSS of its largest process, and the peaks of all its
+    processes' RSS summed and PSS summed (PSS counts a page shared by k processes 1/k in each:
+    forked workers share the libraries their server imported, which the RSS sum counts again
+    in every one)."""
     import psutil
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     root = psutil.Process(proc.pid)
-    largest, total = 0, 0
+    largest, total, total_pss = 0, 0, 0
     while proc.poll() is None:
         try:
-            rss = []
+            rss, pss = [], []
             for p in [root] + root.children(recursive=True):
                 try:
-                    rss.append(p.memory_info().rss)
+                    mem = p.memory_full_info()
+                    rss.append(mem.rss)
+                    pss.append(getattr(mem, "pss", mem.rss))  # PSS where the OS reports it (Linux)
                 except psutil.Error:
                     pass
             if rss:
-                largest, total = max(largest, max(rss)), max(total, sum(rss))
+                largest, total, total_pss = max(largest, max(rss)), max(total, sum(rss)), max(total_pss, sum(pss))
         except psutil.Error:
             pass
         time.sleep(0.05)
@@ -69,7 +75,7 @@ def run_tree(cmd: list[str]) -> dict:
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{err[-3000:]}")
     return {"seconds": time.perf_counter() - t0, "largest_mb": largest / 2**20, "total_mb": total / 2**20,
-            "stdout": out}
+            "total_pss_mb": total_pss / 2**20, "stdout": out}
 
 
 def bench_run(suite: str, limit: int, cache: Path, out: Path, workers: int) -> dict:
@@ -179,11 +185,12 @@ def main() -> None:
     print(f"  bench run, cold          {cold['seconds']:8.1f} s   ratio bench/bare = "
           f"{cold['seconds'] / bare['seconds']:.2f}  (goal <= 1.10)")
     print(f"  bench run, warm          {warm['seconds']:8.1f} s   warm/cold = {warm['seconds'] / cold['seconds']:.3f}")
-    print("peak RSS of a cold bench run (largest process / all processes together):")
-    print(f"  --limit {n:<3}            {cold['largest_mb']:6.0f} MB / {cold['total_mb']:6.0f} MB")
-    if full is not None:
-        print(f"  --limit {full['n_images']:<3}            {full['largest_mb']:6.0f} MB / {full['total_mb']:6.0f} MB   "
-              f"({full['seconds']:.0f} s)")
+    print("peak memory of a cold bench run: RSS of the largest process / RSS of all processes summed / "
+          "PSS of all processes summed (shared pages once):")
+    for r in (cold, full):
+        if r is not None:
+            print(f"  --limit {r['n_images']:<3}            {r['largest_mb']:6.0f} MB / {r['total_mb']:6.0f} MB / "
+                  f"{r['total_pss_mb']:6.0f} MB   ({r['seconds']:.0f} s)")
     print("per stage, cold, --workers 1 vs --workers 2 (seconds, images/s, speed-up):")
     for stage in cold["stages"]:
         t1, t2 = cold["stages"][stage], two["stages"].get(stage)
