@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.imagemetrics.musiq_chunks import STEM_MODULES, attention_by_rows, by_batch_chunks, chunked_musiq
+from bench.imagemetrics.musiq_chunks import STEM_MODULES, attention_by_rows, chunked_musiq, stem_by_chunks
 
 torch = pytest.importorskip("torch")
 musiq_arch = pytest.importorskip("pyiqa.archs.musiq_arch")
@@ -31,17 +31,22 @@ def test_attention_by_rows_equals_pyiqa_attention(n, rows):
     assert float((unmasked - rows_out).abs().max()) > 1e-3  # the mask reaches the output
 
 
-def test_stem_by_batch_chunks_equals_the_whole_batch():
-    """MUSIQ's bottleneck block (convolutions, GroupNorm, projection) on 37 patches, 8 at a
-    time (the last chunk partial): the whole-batch output to 1e-6."""
+def test_stem_by_chunks_equals_the_whole_batch():
+    """MUSIQ's whole patch stem (conv_root, gn_root, root_pool, block1) on 37 patches of
+    32x32, 8 at a time (the last chunk partial): the whole-batch output to 1e-6, laid out
+    so that MUSIQ's permute(0, 2, 3, 1) is contiguous (its reshape is then a view)."""
     torch.manual_seed(1)
-    block = musiq_arch.Bottleneck(64, 256).eval()
-    x = torch.randn(37, 64, 8, 8)
+    net = musiq_arch.MUSIQ(pretrained=False).eval()
+    modules = [getattr(net, m) for m in STEM_MODULES]
+    x = torch.randn(37, 3, 32, 32)
     with torch.inference_mode():
-        whole = block(x)
-        chunks = by_batch_chunks(block.forward, 8)(x)
-    assert chunks.shape == whole.shape
+        whole = x
+        for m in modules:
+            whole = m(whole)
+        chunks = stem_by_chunks([m.forward for m in modules], 8)(x)
+    assert chunks.shape == whole.shape == (37, 256, 8, 8)
     assert float((chunks - whole).abs().max()) <= 1e-6
+    assert chunks.permute(0, 2, 3, 1).is_contiguous()
 
 
 def test_chunked_musiq_equals_pyiqa_musiq_and_is_undone():

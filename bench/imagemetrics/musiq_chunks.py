@@ -5,14 +5,19 @@ pyiqa 0.1.16's MUSIQ (``pyiqa/archs/musiq_arch.py``) turns an image into one tok
 of its 224 and 384 px rescalings: N = 3,216 tokens for a 2048x1536 image. Two steps then
 hold memory in proportion to N, and both split exactly:
 
-* **The patch stem** (``MUSIQ.forward``: ``conv_root``, ``gn_root``, ``root_pool``,
-  ``block1``) runs on all N patches as one batch; inside ``block1`` (a bottleneck with a
-  projection) five 256-channel maps of all patches, ~210 MB each, are alive at once
-  (measured: the stem is MUSIQ's peak, +820 MB on that image). Every op of the stem is
-  per sample: weight-standardized convolutions, GroupNorm (statistics over one sample's
-  channel groups), ReLU, padding, max-pooling. So each of those four modules applied to
-  a chunk of patches gives that chunk's rows of its whole-batch output; we apply each one
-  ``STEM_PATCHES`` patches at a time and concatenate.
+* **The patch stem** (``MUSIQ.forward``, musiq_arch.py:429-435: ``conv_root``,
+  ``gn_root``, ``root_pool``, ``block1``, called one after the other with nothing in
+  between, then ``permute(0, 2, 3, 1)`` and ``reshape`` to tokens) runs on all N patches
+  as one batch; inside ``block1`` (a bottleneck with a projection) five 256-channel maps
+  of all patches, ~210 MB each, are alive at once, and the reshape copies the result once
+  more (measured: the stem is MUSIQ's peak, +820 MB on that image). Every op of the stem
+  is per sample: weight-standardized convolutions, GroupNorm (statistics over one
+  sample's channel groups), ReLU, padding, max-pooling. So the four modules applied to a
+  chunk of patches give that chunk's rows of the whole-batch output. At ``conv_root``'s
+  call we run all four, ``STEM_PATCHES`` patches at a time, into one output tensor laid
+  out channels-last (the same values; its ``permute(0, 2, 3, 1)`` is then contiguous, so
+  the ``reshape`` is a view, not a copy); the other three modules pass that result
+  through unchanged while the swap is in place.
 * **Self-attention** (``MultiHeadAttention.forward``, lines 144-172) forms the whole
   ``(heads, N, N)`` score matrix, a masked copy and its softmax: 6 x 3,216^2 float32 =
   248 MB each, in each of the 14 layers. Output row ``i`` is
@@ -36,7 +41,7 @@ from contextlib import contextmanager
 
 #: query rows per attention block (scores: 6 heads x 256 x 3216 x 4 bytes = 20 MB)
 QUERY_ROWS = 256
-#: patches per chunk of the stem (block1's largest map: 256 x 256 x 8 x 8 x 4 bytes = 17 MB)
+#: patches per chunk of the stem (conv_root's output: 256 x 64 x 16 x 16 x 4 bytes = 17 MB)
 STEM_PATCHES = 256
 #: MUSIQ's per-patch stem, in the order ``MUSIQ.forward`` applies it
 STEM_MODULES = ("conv_root", "gn_root", "root_pool", "block1")
@@ -70,23 +75,32 @@ def attention_by_rows(module, x, mask=None, rows: int = QUERY_ROWS):
     return module.out_drop(module.out(out))
 
 
-def by_batch_chunks(forward, size: int):
-    """``forward`` (a per-sample module's own) applied ``size`` samples at a time."""
+def stem_by_chunks(modules, size: int):
+    """The per-sample ``modules`` (their own forwards, in order) applied to ``size``
+    samples at a time, into one channels-last output (module doc)."""
     import torch
+
+    def stem(x):
+        for m in modules:
+            x = m(x)
+        return x
 
     def chunked(x):
         n = x.shape[0]
-        if n <= size:
-            return forward(x)
-        first = forward(x[:size])
-        out = torch.empty((n, *first.shape[1:]), dtype=first.dtype, device=first.device)
+        first = stem(x[:size])
+        out = torch.empty((n, *first.shape[1:]), dtype=first.dtype, device=first.device,
+                          memory_format=torch.channels_last)
         out[:size] = first  # filled in place: no list of chunks beside a concatenated copy
         del first
         for i in range(size, n, size):
-            out[i:i + size] = forward(x[i:i + size])
+            out[i:i + size] = stem(x[i:i + size])
         return out
 
     return chunked
+
+
+def _pass_through(x):
+    return x
 
 
 @contextmanager
@@ -98,13 +112,16 @@ def chunked_musiq(net, rows: int = QUERY_ROWS, patches: int = STEM_PATCHES) -> I
     cls = musiq_arch.MultiHeadAttention
     original = cls.forward
     stem = [getattr(net, name) for name in STEM_MODULES]
+    whole_stem = stem_by_chunks([m.forward for m in stem], patches)
 
     def forward(self, x, mask=None):
         return attention_by_rows(self, x, mask, rows)
 
     cls.forward = forward
-    for m in stem:  # an instance attribute shadows the class's forward; deleting it restores that
-        m.forward = by_batch_chunks(m.forward, patches)
+    # an instance attribute shadows the class's forward; deleting it restores that
+    stem[0].forward = whole_stem
+    for m in stem[1:]:
+        m.forward = _pass_through
     try:
         yield
     finally:
