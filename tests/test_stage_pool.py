@@ -77,3 +77,24 @@ def test_torch_families_fork_from_the_zygote_and_take_the_drivers_context(tmp_pa
     assert [s[0] for s in seen] == list(range(4))
     assert {s[1:4] for s in seen} == {(str(tmp_path), "after-start", 1)}
     assert all(s[4] for s in seen) and all(s[5] != os.getpid() for s in seen)
+
+
+def test_a_model_call_stops_the_forkserver_and_the_next_torch_map_restarts_it():
+    """The restore call runs with no forkserver beside it (the server's memory would sit idle
+    there); the next metrics map starts a new server, whose workers still find pyiqa imported."""
+    from multiprocessing import forkserver
+
+    from bench.scaleout.pool import stop_forkserver
+
+    server = forkserver._forkserver
+    pool = StagePool(1)
+    try:
+        first = list(pool.map(worker_view, range(1), family="metrics"))
+        old_pid = first[0][5]
+        assert pool.call(os.getpid) != os.getpid()
+        assert server._forkserver_pid is None            # stopped before the model process ran
+        again = list(pool.map(worker_view, range(1), family="metrics"))
+    finally:
+        pool.close()
+        stop_forkserver()
+    assert again[0][4] and again[0][5] not in (old_pid, os.getpid())

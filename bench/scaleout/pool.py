@@ -22,11 +22,12 @@ share a process with the per-image stages' (or with the driver's).
 degradation and the metrics) are forked from Python's forkserver, which imported
 torch, OpenCV and pyiqa once (:mod:`bench.scaleout.zygote`); the spotter's workers
 (ONNX Runtime, no torch) and the restore process are spawned fresh. Measured on the
-quickstart, 2 cores: the score workers' start-up fell from 2.9 s (each imported torch
-and pyiqa) to 0.4-0.5 s (metric set-up only), the cold run from 89 s to 75 s; the
-price is the server's memory (~650 MB resident for the whole run, the RSS sum of
-the run's processes 1629 -> 2334 MB). A forked worker takes the driver's working
-directory, environment and ``sys.path`` at each map call (:func:`_adopt`), as a
+quickstart, 2 cores: with one server for the whole run, the cold run fell from 89 s to
+75 s (the workers imported nothing: about 2.4 s each, per stage). The server holds
+~650 MB, so :meth:`StagePool.call` stops it while a model process runs and the score
+stage starts it again: its start-up 3.1 s instead of 0.5 s, the cold run 93 s, for
+580 MB less at the run's peak (PSS of all processes summed). A forked worker takes the
+driver's working directory, environment and ``sys.path`` at each map call (:func:`_adopt`), as a
 spawned one has them; libraries the server imported read their environment when it
 started (the driver's, at its first such map).
 
@@ -143,6 +144,20 @@ def _start_method(family: Optional[str]) -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def stop_forkserver() -> None:
+    """Stop the run's forkserver, if one runs; the next torch-family map starts it again.
+
+    Python has no public call for this: ``ForkServer._stop`` is the one CPython's own
+    tests use (``Lib/multiprocessing/forkserver.py``), and ``ensure_running`` restarts
+    a stopped server. Where it is missing the server just keeps running (memory only:
+    no value depends on it)."""
+    from multiprocessing import forkserver  # lazy: only where the start method exists
+
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:
+        stop()
+
+
 def _spawn(workers: int, family: Optional[str] = None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=_start_method(family))
 
@@ -197,10 +212,14 @@ class StagePool:
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a fresh process of its own, stopped when it returns (inline when
-        ``workers == 0``). The per-image workers are stopped first."""
+        ``workers == 0``). The per-image workers are stopped first, and the forkserver: the
+        model process is the run's largest, and the server's ~650 MB would sit idle beside it
+        (quickstart: PSS of all processes summed 1649 -> 1071 MB, for a second server start
+        of ~2.6 s at the score stage)."""
         if self.workers == 0:
             return fn(*args)
         self.close()
+        stop_forkserver()
         pool = _spawn(1)
         try:
             return pool.submit(fn, *args).result()
