@@ -22,7 +22,10 @@ process's RSS, and all processes of the run together as RSS and as PSS, sampled
 every 50 ms), and each
 stage's time and throughput at ``--workers 1`` and ``--workers 2`` (cold runs), each
 per-image stage's start-up (its first item) and steady throughput after it, and
-whether those two runs' results.json are identical (times aside).
+whether those two runs' results.json are identical (times aside), all of it at
+``--limit`` and again at ``--full-limit``: a stage's start-up (the first item) does
+not shrink with more workers, so the wall-time speed-up of a short stage rises with
+its number of items.
 Only metrics whose files are on disk run (the suite's unavailable ones are
 skipped by both). Numbers are measurements, not asserted anywhere; on a shared
 machine they vary from run to run.
@@ -85,6 +88,7 @@ def bench_run(suite: str, limit: int, cache: Path, out: Path, workers: int) -> d
     r["stages"] = doc["run"]["stage_seconds"]
     r["stage_items"] = doc["run"].get("stage_items", {})
     r["n_images"] = doc["data"]["n_images"]
+    r["out"] = out
     return r
 
 
@@ -166,7 +170,7 @@ def main() -> None:
     ap.add_argument("--suite", default="suites/quickstart.yaml")
     ap.add_argument("--limit", type=int, default=8)
     ap.add_argument("--full-limit", type=int, default=24)
-    ap.add_argument("--skip-full", action="store_true", help="skip the cold run at --full-limit (RSS only)")
+    ap.add_argument("--skip-full", action="store_true", help="skip the cold runs at --full-limit")
     ap.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = ap.parse_args()
     if args.bare:
@@ -178,6 +182,7 @@ def main() -> None:
     warm = bench_run(args.suite, args.limit, work / "c1", work / "warm", 1)
     two = bench_run(args.suite, args.limit, work / "c2", work / "cold2", 2)
     full = None if args.skip_full else bench_run(args.suite, args.full_limit, work / "c3", work / "full", 1)
+    full_two = None if args.skip_full else bench_run(args.suite, args.full_limit, work / "c4", work / "full2", 2)
 
     n = cold["n_images"]
     print(f"suite {args.suite}, {n} images (cold = empty cache; times include start-up, imports, model loads)")
@@ -191,19 +196,30 @@ def main() -> None:
         if r is not None:
             print(f"  --limit {r['n_images']:<3}            {r['largest_mb']:6.0f} MB / {r['total_mb']:6.0f} MB / "
                   f"{r['total_pss_mb']:6.0f} MB   ({r['seconds']:.0f} s)")
-    print("per stage, cold, --workers 1 vs --workers 2 (seconds, images/s, speed-up):")
-    for stage in cold["stages"]:
-        t1, t2 = cold["stages"][stage], two["stages"].get(stage)
+    for one, two_ in ((cold, two), (full, full_two)):
+        if one is not None:
+            _stage_tables(one, two_)
+    print(f"(scratch folder: {work})")
+
+
+def _stage_tables(one: dict, two: dict) -> None:
+    """Each stage's wall time at ``--workers 1`` and 2 (``one``, ``two``: :func:`bench_run` of the
+    same images), then each per-image stage's start-up and steady throughput, then whether the two
+    runs' results.json agree."""
+    n = one["n_images"]
+    print(f"per stage, {n} images, cold, --workers 1 vs --workers 2 (seconds, images/s, speed-up):")
+    for stage in one["stages"]:
+        t1, t2 = one["stages"][stage], two["stages"].get(stage)
         if t2 is None:
             continue
         ips = lambda t: n / t if t > 0 else float("inf")  # noqa: E731
         print(f"  {stage:<22} {t1:7.1f} s {ips(t1):7.2f}/s   {t2:7.1f} s {ips(t2):7.2f}/s   x{t1 / t2 if t2 else 0:.2f}")
-    print(f"  {'whole run':<22} {cold['seconds']:7.1f} s {'':9}   {two['seconds']:7.1f} s {'':9}   "
-          f"x{cold['seconds'] / two['seconds']:.2f}")
-    print("per-image stages apart from their start-up (first item: workers spawned, libraries imported, models "
-          "loaded), --workers 1 vs 2:")
+    print(f"  {'whole run':<22} {one['seconds']:7.1f} s {'':9}   {two['seconds']:7.1f} s {'':9}   "
+          f"x{one['seconds'] / two['seconds']:.2f}")
+    print(f"per-image stages apart from their start-up (first item: workers spawned, libraries imported, models "
+          f"loaded), {n} images, --workers 1 vs 2:")
     print(f"  {'stage':<10} {'items':>5}  {'first item':>16}  {'steady items/s':>17}  speed-up")
-    for stage, t1 in cold["stage_items"].items():
+    for stage, t1 in one["stage_items"].items():
         t2 = two["stage_items"].get(stage)
         if t2 is None or stage.startswith("restore"):
             continue
@@ -211,10 +227,9 @@ def main() -> None:
         up = f"x{r2 / r1:.2f}" if r1 and r2 else "n/a"
         print(f"  {stage:<10} {t1['items']:>5}  {t1['first_item_seconds']:6.1f} / {t2['first_item_seconds']:5.1f} s  "
               f"{r1 or 0:7.2f} / {r2 or 0:7.2f}  {up}")
-    same = _stable(work / "cold") == _stable(work / "cold2")
-    print(f"results.json of --workers 1 and --workers 2 (times and run details aside): "
+    same = _stable(one["out"]) == _stable(two["out"])
+    print(f"results.json of --workers 1 and --workers 2, {n} images (times and run details aside): "
           f"{'identical' if same else 'DIFFERENT'}")
-    print(f"(scratch folder: {work})")
 
 
 def _stable(run_dir: Path) -> str:
