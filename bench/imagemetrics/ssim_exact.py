@@ -127,7 +127,7 @@ class _Strip:
         self.key = full
         self.x, self.y, self.sq = np.empty(full), np.empty(full), np.empty(full)
         self.f = [np.empty(full) for _ in range(4)]
-        self.t = np.empty((rows - HALO, (width - HALO) * channels))
+        self.t = np.empty((rows - HALO, width * channels))
 
     def view(self, rows: int) -> "_Strip":
         """The same buffers for a shorter (last) strip."""
@@ -152,9 +152,12 @@ def _buffers(rows: int, width: int, channels: int) -> _Strip:
 
 
 def _filter(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """'valid' 11x11 filtering of ``(h, w, C)`` float64 (C <= 4) with the separable window into
-    ``out`` (same shape), returned as a 2-D ``(h - 10, (w - 10) * C)`` view whose rows are
-    contiguous (numpy's fast loops; a ``(..., 3)`` view would iterate 3 elements at a time)."""
+    """11x11 filtering of ``(h, w, C)`` float64 (C <= 4) with the separable window into ``out``
+    (same shape), returned as the 2-D ``(h - 10, w * C)`` block of its valid rows, which is
+    contiguous. Its first and last ``5 * C`` columns are not valid positions (the border
+    the filter made up): :func:`_valid` drops them. The pointwise passes run over whole rows
+    because numpy's loops over a contiguous block are several times faster than over a
+    column-cropped view (measured at 128 px: 7 vs 32 us a pass)."""
     import cv2
 
     u = separable_window()
@@ -162,7 +165,13 @@ def _filter(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     cv2.sepFilter2D(x, cv2.CV_64F, u, u, dst=out.reshape(h, w, c) if c > 1 else out.reshape(h, w),
                     borderType=cv2.BORDER_REFLECT)
     r = HALO // 2
-    return out.reshape(h, w * c)[r:h - r, r * c:(w - r) * c]
+    return out.reshape(h, w * c)[r:h - r]
+
+
+def _valid(rows: np.ndarray, channels: int) -> np.ndarray:
+    """The valid positions of a :func:`_filter` block: its columns without the 5-pixel borders."""
+    r = HALO // 2
+    return rows[:, r * channels:rows.shape[1] - r * channels]
 
 
 def _strip_sum(b: _Strip) -> float:
@@ -192,7 +201,7 @@ def _strip_sum(b: _Strip) -> float:
     mu_sq += C1
     e_xy *= mu_xy
     e_sq *= mu_sq
-    return float(np.divide(e_xy, e_sq, out=e_xy).sum())
+    return float(_valid(np.divide(e_xy, e_sq, out=e_xy), b.x.shape[2]).sum())
 
 
 def ssim(pred: np.ndarray, ref: np.ndarray, channel: str = "rgb", color_space: str = "yiq",
