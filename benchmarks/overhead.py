@@ -196,9 +196,9 @@ def main() -> None:
         if r is not None:
             print(f"  --limit {r['n_images']:<3}            {r['largest_mb']:6.0f} MB / {r['total_mb']:6.0f} MB / "
                   f"{r['total_pss_mb']:6.0f} MB   ({r['seconds']:.0f} s)")
-    for one, two_ in ((cold, two), (full, full_two)):
-        if one is not None:
-            _stage_tables(one, two_)
+    for one_worker, two_workers in ((cold, two), (full, full_two)):
+        if one_worker is not None:
+            _stage_tables(one_worker, two_workers)
     print(f"(scratch folder: {work})")
 
 

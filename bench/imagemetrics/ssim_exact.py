@@ -58,6 +58,8 @@ from .luma import luma_255_rounded
 WINDOW = 11
 SIGMA = 1.5
 HALO = WINDOW - 1
+#: rows (and columns) on each side of a strip that are not valid output positions
+BORDER = HALO // 2
 DATA_RANGE = 255.0
 C1 = (0.01 * DATA_RANGE) ** 2
 C2 = (0.03 * DATA_RANGE) ** 2
@@ -164,14 +166,12 @@ def _filter(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     h, w, c = x.shape
     cv2.sepFilter2D(x, cv2.CV_64F, u, u, dst=out.reshape(h, w, c) if c > 1 else out.reshape(h, w),
                     borderType=cv2.BORDER_REFLECT)
-    r = HALO // 2
-    return out.reshape(h, w * c)[r:h - r]
+    return out.reshape(h, w * c)[BORDER:h - BORDER]
 
 
 def _valid(rows: np.ndarray, channels: int) -> np.ndarray:
     """The valid positions of a :func:`_filter` block: its columns without the 5-pixel borders."""
-    r = HALO // 2
-    return rows[:, r * channels:rows.shape[1] - r * channels]
+    return rows[:, BORDER * channels:rows.shape[1] - BORDER * channels]
 
 
 def _strip_sum(b: _Strip) -> float:
