@@ -129,14 +129,12 @@ class _Strip:
         self.key = full
         self.x, self.y, self.sq = np.empty(full), np.empty(full), np.empty(full)
         self.f = [np.empty(full) for _ in range(4)]
-        self.t = np.empty((rows - HALO, width * channels))
 
     def view(self, rows: int) -> "_Strip":
         """The same buffers for a shorter (last) strip."""
         v = object.__new__(_Strip)
         v.x, v.y, v.sq = self.x[:rows], self.y[:rows], self.sq[:rows]
         v.f = [b[:rows] for b in self.f]
-        v.t = self.t[:rows - HALO]
         return v
 
 
@@ -145,7 +143,7 @@ _LOCAL = threading.local()
 
 def _buffers(rows: int, width: int, channels: int) -> _Strip:
     """This thread's strip buffers for the shape (the last shape's are kept: at most
-    ``~8 * STRIP_ELEMENTS`` float64, 32 MB)."""
+    ``~7 * STRIP_ELEMENTS`` float64, 28 MB)."""
     strip = getattr(_LOCAL, "strip", None)
     if strip is None or strip.key != (rows, width, channels):
         _LOCAL.strip = None  # drop the old buffers before allocating the new ones
@@ -174,6 +172,11 @@ def _valid(rows: np.ndarray, channels: int) -> np.ndarray:
     return rows[:, BORDER * channels:rows.shape[1] - BORDER * channels]
 
 
+def _flat(a: np.ndarray) -> np.ndarray:
+    """``(h, w, C)`` as the 2-D ``(h, w * C)`` view OpenCV's arithmetic takes as one channel."""
+    return a.reshape(a.shape[0], -1)
+
+
 def _strip_sum(b: _Strip) -> float:
     """Sum of the SSIM map over the valid positions of one strip (``b.x``, ``b.y`` hold its
     rows, the halo included).
@@ -181,27 +184,34 @@ def _strip_sum(b: _Strip) -> float:
     pyiqa's formula (module docstring, step 5) with its two divisions as one:
     ``relu(cs) * l = max(2 sigma_xy + C2, 0) (2 mu_x mu_y + C1) / ((sigma_sq + C2)(mu_sq + C1))``
     (both denominators are positive), and ``sigma_x^2 + sigma_y^2 = E[x^2 + y^2] - mu_x^2 - mu_y^2``;
-    evaluated in place, in the strip's buffers."""
+    evaluated in place, in the strip's buffers.
+
+    The pointwise steps use OpenCV's fused float64 operations where one replaces several numpy
+    passes (``addWeighted``: ``a*alpha + b*beta + gamma``; ``accumulateSquare``: ``dst += src^2``;
+    ``multiply`` with ``scale``): at 128 px the ~21 numpy passes took ~0.31 ms beside the four
+    filters' ~0.47 ms; now ~0.25 ms. Scaling by 2 is exact, so only the order of the roundings
+    changes (~1e-16 relative; tested against pyiqa)."""
+    import cv2
+
+    x, y, sq = _flat(b.x), _flat(b.y), _flat(b.sq)
     mu_x, mu_y = _filter(b.x, b.f[0]), _filter(b.y, b.f[1])
-    e_xy = _filter(np.multiply(b.x, b.y, out=b.sq), b.f[3])
-    np.multiply(b.x, b.x, out=b.sq)
-    b.sq += np.multiply(b.y, b.y, out=b.x)  # b.x is free now
+    cv2.multiply(x, y, dst=sq)
+    e_xy = _filter(b.sq, b.f[3])
+    cv2.multiply(x, x, dst=sq)
+    cv2.accumulateSquare(y, sq)                          # x^2 + y^2
     e_sq = _filter(b.sq, b.f[2])
-    mu_xy = np.multiply(mu_x, mu_y, out=b.t)
-    mu_sq = np.multiply(mu_x, mu_x, out=mu_x)
-    mu_sq += np.multiply(mu_y, mu_y, out=mu_y)
-    e_xy -= mu_xy                       # sigma_xy
-    e_xy *= 2.0
-    e_xy += C2
-    np.maximum(e_xy, 0.0, out=e_xy)     # pyiqa: F.relu(cs_map)
-    e_sq -= mu_sq                       # sigma_x^2 + sigma_y^2
-    e_sq += C2
-    mu_xy *= 2.0
-    mu_xy += C1
+    # 2 mu_x mu_y into b.sq's middle rows: free now, and still in the cache from the last filter
+    mu_xy2 = cv2.multiply(mu_x, mu_y, dst=sq[BORDER:sq.shape[0] - BORDER], scale=2.0)
+    mu_sq = cv2.multiply(mu_x, mu_x, dst=mu_x)
+    cv2.accumulateSquare(mu_y, mu_sq)                    # mu_x^2 + mu_y^2
+    cs_num = cv2.addWeighted(e_xy, 2.0, mu_xy2, -1.0, C2, dst=e_xy)  # 2 sigma_xy + C2
+    cs_den = cv2.addWeighted(e_sq, 1.0, mu_sq, -1.0, C2, dst=e_sq)   # sigma_x^2 + sigma_y^2 + C2
+    np.maximum(cs_num, 0.0, out=cs_num)                  # pyiqa: F.relu(cs_map)
+    mu_xy2 += C1
     mu_sq += C1
-    e_xy *= mu_xy
-    e_sq *= mu_sq
-    return float(_valid(np.divide(e_xy, e_sq, out=e_xy), b.x.shape[2]).sum())
+    cs_num *= mu_xy2
+    cs_den *= mu_sq
+    return cv2.sumElems(_valid(np.divide(cs_num, cs_den, out=cs_num), b.x.shape[2]))[0]
 
 
 def ssim(pred: np.ndarray, ref: np.ndarray, channel: str = "rgb", color_space: str = "yiq",
