@@ -130,6 +130,25 @@ def test_strips_give_the_whole_image_map(monkeypatch):
     assert abs(ssim(pred, ref) - pyiqa_value("ssimc", pred, ref)) <= TOL
 
 
+def test_same_bits_at_any_opencv_thread_count():
+    """The value does not depend on OpenCV's thread count (a Ray task runs with OpenCV's
+    default, a local worker with one thread): no step may split a reduction over threads
+    (cv2.sumElems did, 3e-15 apart at 512 px)."""
+    import cv2
+
+    rng = np.random.default_rng(11)
+    pairs = [make_pair(rng, 512, 512, "smooth"), make_pair(rng, 360, 641, "noise")]
+    before = cv2.getNumThreads()
+    try:
+        values = {}
+        for threads in (1, 2, 4):
+            cv2.setNumThreads(threads)
+            values[threads] = [ssim(p, r, ch) for p, r in pairs for ch in ("rgb", "y")]
+    finally:
+        cv2.setNumThreads(before)
+    assert values[2] == values[1] and values[4] == values[1]
+
+
 def test_window_is_pyiqas():
     """The 2-D window is exactly pyiqa's fspecial (float32 values); the separable one is within 1e-9
     of it and keeps its sum."""

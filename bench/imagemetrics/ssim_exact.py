@@ -216,7 +216,9 @@ def _strip_sum(b: _Strip) -> float:
     mu_sq += C1
     cs_num *= mu_xy2
     cs_den *= mu_sq
-    return cv2.sumElems(_valid(np.divide(cs_num, cs_den, out=cs_num), b.x.shape[2]))[0]
+    # numpy's sum, not cv2.sumElems: OpenCV splits its sum over its threads, so its rounding
+    # would depend on the thread count (seen at 512 px: 1 vs 2 threads differ by 3e-15)
+    return float(_valid(np.divide(cs_num, cs_den, out=cs_num), b.x.shape[2]).sum())
 
 
 def ssim(pred: np.ndarray, ref: np.ndarray, channel: str = "rgb", color_space: str = "yiq",
