@@ -88,3 +88,26 @@ def test_ray_quickstart_limit2_equals_local(tmp_path):
     local = _run(suite, tmp_path / "local", tmp_path / "c_local", limit=2, skip_unavailable=True)
     remote = _run(suite, tmp_path / "ray", tmp_path / "c_ray", limit=2, skip_unavailable=True, executor="ray")
     assert stable(remote) == stable(local)
+
+
+def _library_thread_counts(_item) -> tuple[int, int]:
+    """(OpenCV threads, torch intra-op threads) of the worker that runs it."""
+    import cv2
+    import torch
+
+    return cv2.getNumThreads(), torch.get_num_threads()
+
+
+def test_per_image_stages_compute_with_one_library_thread_on_ray():
+    """As on the local executor, a per-image family's tasks and actors compute with one
+    OpenCV and one torch thread (Ray sets OMP_NUM_THREADS only, so OpenCV would otherwise
+    take every core); a restorer's actors keep OpenCV's default (more than one thread
+    on this 2-CPU instance)."""
+    from bench.scaleout.executors import model_family
+    from bench.scaleout.executors.ray_exec import RayExecutor
+
+    executor = RayExecutor()
+    assert list(executor.map_tasks(_library_thread_counts, [0, 1], family="degrade")) == [(1, 1)] * 2
+    assert list(executor.map_actors(_library_thread_counts, [0, 1], family="metrics")) == [(1, 1)] * 2
+    restorer = list(executor.map_actors(_library_thread_counts, [0], family=model_family("x")))
+    assert restorer[0][0] > 1

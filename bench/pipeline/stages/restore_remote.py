@@ -23,6 +23,7 @@ from bench.io.cache import Cache
 from bench.pipeline.stages.restore import RestoreStage, STAGE
 from bench.progress import Progress
 from bench.records import ImageItem
+from bench.scaleout.executors import model_family
 from bench.scaleout.worker import release_memory
 
 _STATE: dict[str, Any] = {}
@@ -78,7 +79,7 @@ def restore_remote(executor: Any, name: str, restorer: Any, prompt_source: Optio
     by_id = {it.id: it for it in items}
     out: list[dict] = []
     results = executor.map_actors(restore_batch, batches, init_restore,
-                                  (name, restorer, prompt_source, str(cache.root), size), family=f"restore:{name}")
+                                  (name, restorer, prompt_source, str(cache.root), size), family=model_family(name))
     for records, counts in progress.bar(results, f"restore {name}", total=len(batches)):
         cache.hits[STAGE] += counts["cached"]
         cache.misses[STAGE] += counts["computed"]

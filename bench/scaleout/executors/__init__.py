@@ -12,7 +12,11 @@ with the data set). Two kinds of work:
   executor's restore stage: the restorer's model process).
 
 Both maps take the stage ``family``; the local executor gives each family its
-own worker processes (:mod:`bench.scaleout.pool`).
+own worker processes (:mod:`bench.scaleout.pool`). A family named
+``restore:<restorer>`` (:func:`model_family`) runs a restorer, which keeps the
+libraries' own thread counts (it wants every core); every other family is a
+per-image stage and computes with one library thread on any executor
+(:data:`bench.scaleout.pool.STAGE_THREADS`).
 
 ``local`` (:class:`LocalExecutor`) is the default: ``--workers`` processes on
 this machine per stage family, each restorer in a process of its own
@@ -28,6 +32,18 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Protocol
 from bench.errors import BenchError
 
 EXECUTORS = ("local", "ray")
+#: family names of the maps that run a restorer (:func:`model_family`)
+MODEL_FAMILY_PREFIX = "restore:"
+
+
+def model_family(restorer: str) -> str:
+    """The family name of a map that runs restorer ``restorer``."""
+    return f"{MODEL_FAMILY_PREFIX}{restorer}"
+
+
+def is_per_image_family(family: str) -> bool:
+    """True for a per-image stage's family (one library thread), False for a restorer's."""
+    return not family.startswith(MODEL_FAMILY_PREFIX)
 
 
 class Executor(Protocol):

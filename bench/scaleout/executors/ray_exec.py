@@ -33,6 +33,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from bench.scaleout.executors import is_per_image_family
+from bench.scaleout.pool import STAGE_THREADS, set_library_threads
+
 #: batches in flight per worker (bounded memory, and no worker waits for the driver)
 IN_FLIGHT_PER_WORKER = 2
 
@@ -57,20 +60,35 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list]:
         yield batch
 
 
-def _run_task(fn: Callable, batch: list, initializer: Optional[Callable], initargs: tuple) -> list:
-    """Body of one Ray task: set the worker up, then ``fn`` over a batch."""
+def _library_threads(family: str) -> Optional[int]:
+    """One library thread for a per-image stage, as on the local executor (a value never
+    depends on the worker's core count, and N one-CPU workers do not oversubscribe the node;
+    Ray itself sets only ``OMP_NUM_THREADS``, not OpenCV's threads); None (the libraries'
+    defaults) for a restorer."""
+    return STAGE_THREADS if is_per_image_family(family) else None
+
+
+def _set_up(initializer: Optional[Callable], initargs: tuple, threads: Optional[int]) -> None:
+    """A worker's set-up: its library threads, then the stage's initializer."""
+    if threads is not None:
+        set_library_threads(threads)
     if initializer is not None:
         initializer(*initargs)
+
+
+def _run_task(fn: Callable, batch: list, initializer: Optional[Callable], initargs: tuple,
+              threads: Optional[int]) -> list:
+    """Body of one Ray task: set the worker up, then ``fn`` over a batch."""
+    _set_up(initializer, initargs, threads)
     return [fn(x) for x in batch]
 
 
 class _Worker:
     """Body of one Ray actor: set up once, then ``fn`` over many batches."""
 
-    def __init__(self, fn: Callable, initializer: Optional[Callable], initargs: tuple):
+    def __init__(self, fn: Callable, initializer: Optional[Callable], initargs: tuple, threads: Optional[int]):
         self.fn = fn
-        if initializer is not None:
-            initializer(*initargs)
+        _set_up(initializer, initargs, threads)
 
     def run(self, batch: list) -> list:
         return [self.fn(x) for x in batch]
@@ -111,7 +129,7 @@ class RayExecutor:
         window = IN_FLIGHT_PER_WORKER * self.cpus
         pending: deque = deque()
         for batch in _batched(items, batch_size):
-            pending.append(task.remote(fn, batch, initializer, initargs))
+            pending.append(task.remote(fn, batch, initializer, initargs, _library_threads(family)))
             if len(pending) >= window:
                 yield from ray.get(pending.popleft())
         while pending:
@@ -131,7 +149,7 @@ class RayExecutor:
         if isinstance(items, (list, tuple)):
             n = min(n, -(-len(items) // max(1, batch_size)))
         actor_cls = ray.remote(_Worker).options(**options)
-        actors = [actor_cls.remote(fn, initializer, initargs) for _ in range(n)]
+        actors = [actor_cls.remote(fn, initializer, initargs, _library_threads(family)) for _ in range(n)]
         pool = ActorPool(actors)
         try:
             pool.submit(lambda a, b: a.run.remote(b), first)
