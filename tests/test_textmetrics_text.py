@@ -128,6 +128,28 @@ def test_vocabulary_excludes_dont_care():
     assert vocabulary_from_texts(["A", "###", "", "B", "A"]) == frozenset({"A", "B"})
 
 
+def test_full_lexicon_reads_padded_gt_words_stripped():
+    """Vocabulary {CAT, 'COT '}. TESTR strips every lexicon line, as its GT reader strips
+    GT words, so the lexicon word is COT: the prediction COT is 0 edits from it and stays
+    COT (read as given, CAT and 'COT ' would tie at 1 edit and CAT, first in sorted
+    order, would win). E2E full is then right on the GT 'COT '. Blank and quoted-'###'
+    words read as '' and '###': no words, so X snaps to CAT. Clean compat keeps the
+    words as given: the tie, CAT."""
+    vocab = frozenset({"CAT", "COT "})
+    assert snap_words(["COT"], vocab) == ["COT"]
+    assert one("COT ", "COT", vocabulary=vocab).counts["e2e_full"].matched == 1
+    assert snap_words(["X"], frozenset({"CAT", " ", '"###"'})) == ["CAT"]
+    assert snap_words(["COT"], vocab, compat="clean") == ["CAT"]
+
+
+def test_full_lexicon_same_upper_form_first_in_sorted_order():
+    """Straße and STRASSE upper-case alike (STRASSE), both 0 edits from 'strasse': the
+    first in sorted order wins, STRASSE ('T' < 't'), whatever order the words came in
+    (TESTR's pair list would take its last line's spelling; see the e2e_full definition)."""
+    for order in (["Straße", "STRASSE"], ["STRASSE", "Straße"]):
+        assert snap_words(["strasse"], vocabulary_from_texts(order)) == ["STRASSE"]
+
+
 def test_recognition_scores_known_edit_distance():
     """kitten -> sitting: 3 edits (k->s, e->i, +g). With ('abc', 'abc'): word accuracy
     1/2; CER = (3 + 0) / (6 + 3) = 1/3; 1-NED = mean(1 - 3/7, 1) = 1 - 3/14."""

@@ -18,7 +18,11 @@ _MODE_TEXT = {
     "strip) has a space, < 3 characters or a character outside Latin/Greek letters and '-'; a pair "
     "counts iff upper-cased normalized GT == upper-cased prediction",
     "e2e_full": "as e2e_none, with each raw prediction first snapped to the closest word (Levenshtein, "
-    "upper-cased, first in sorted order on ties) of the data set vocabulary ('full' lexicon)",
+    "upper-cased, first in sorted order on ties) of the data set vocabulary ('full' lexicon): the non-'###' "
+    "GT words, each read as the GT words below (in testr compat stripped, as TESTR strips its lexicon lines). "
+    "Known, deliberate difference from TESTR: of words with one upper-cased form (Straße, STRASSE) we return "
+    "the first in sorted order, where TESTR's pair list returns its last line's spelling; that depends on the "
+    "lexicon file's line order, and a vocabulary has none, so we keep an order-free rule",
     "e2e_full_ws": "as e2e_none_ws, with the 'full' lexicon snapping of e2e_full",
 }
 _COMMON = (

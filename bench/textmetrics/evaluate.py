@@ -87,7 +87,7 @@ def _lexicon_texts(prepared, cfg: TextEvalConfig, vocabulary) -> dict[str, list[
     """Per lexicon, each prepared detection's evaluated word (``None``: dropped by it)."""
     texts: dict[str, list[str | None]] = {"none": [p.text for p in prepared]}
     if vocabulary is not None:
-        snapped = snap_words([p.raw_text for p in prepared], vocabulary, cfg.lexicon_variant)
+        snapped = snap_words([p.raw_text for p in prepared], vocabulary, cfg.lexicon_variant, cfg.compat)
         texts["full"] = [None if s is None else prediction_text(s, cfg.compat) for s in snapped]
     return texts
 
@@ -129,7 +129,8 @@ def evaluate_image(
 ) -> ImageTextResult:
     """Evaluate one image's detections against its GT words, in every mode.
 
-    ``vocabulary`` enables the ``full`` lexicon modes. ``hq_dets`` (the spotter's output
+    ``vocabulary`` (GT words as given, read like the GT: :func:`~bench.textmetrics.lexicon.lexicon_words`)
+    enables the ``full`` lexicon modes. ``hq_dets`` (the spotter's output
     on the clean image) enables the phantom count (:func:`phantom_detections`).
     """
     prepared = prepare_detections(dets, cfg)
