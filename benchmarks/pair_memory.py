@@ -8,7 +8,7 @@ Each measurement runs in a fresh child process (its peak RSS, VmHWM, is its own)
 interpreter, the imports each metric needs (numpy/OpenCV only for psnr and ssim;
 torch and pyiqa for the network metrics) and the model count, as they do in a
 run. ``all`` scores the pair with every listed metric through the score stage's
-own worker code (:func:`bench.pipeline.stages.score_jobs.score_one`), i.e. what
+own worker code (:func:`bench.pipeline.stages.score_images.score_pair`), i.e. what
 one score worker holds.
 
 Network metrics need their weight files. Where the real files are not in the
@@ -37,13 +37,11 @@ sys.path.insert(0, {root!r})
 import numpy as np
 from bench.io.cache import Cache
 from bench.records import TextInstance
-from bench.pipeline.stages.score import FEATURES
-from bench.pipeline.stages.score_jobs import VALUE, init_worker, score_one
+from bench.pipeline.stages.cached_map import Entry
+from bench.pipeline.stages.score_images import FEATURES, STAGE, score_pair
 from bench.imagemetrics import create_metric
 from bench.scaleout.pool import STAGE_THREADS, set_library_threads
-from bench.scaleout.worker import bound_heap
 set_library_threads(STAGE_THREADS)  # as a score worker runs
-bound_heap()
 h, w = {h}, {w}
 rng = np.random.default_rng(0)
 base = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3)).astype(np.uint8)
@@ -56,14 +54,14 @@ ph, rh = cache.put_image(pred), cache.put_image(ref)
 del base, ref, pred
 names = {names!r}
 metrics = tuple((n, create_metric(n)) for n in names)
-tasks = tuple((n, f"key-{{n}}", FEATURES if m.mode == "set" else VALUE) for n, m in metrics)
-init_worker(metrics, "cpu", {cache!r})
+entries = tuple(Entry(FEATURES if m.mode == "set" else STAGE, f"key-{{n}}") for n, m in metrics)
+state = {{"cache": cache, "metrics": dict(metrics), "loaded": set(), "device": "cpu"}}
 def hwm_mb():  # this process's own peak (VmHWM); ru_maxrss would include the parent's peak before exec
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
 t0 = time.perf_counter()
-score_one((ph, rh, words, tasks))
+score_pair(state, (ph, rh, words, {{e.key: n for e, (n, _) in zip(entries, metrics)}}), entries)
 print(json.dumps({{"seconds": time.perf_counter() - t0, "peak_rss_mb": hwm_mb()}}))
 """
 

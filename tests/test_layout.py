@@ -165,9 +165,9 @@ def test_project_imports_at_module_level():
 
 
 def test_score_worker_module_leaves_text_evaluation_out():
-    """A score worker imports score_jobs (and so score); the text evaluation and its
+    """A score worker imports score_images; the text evaluation and its
     libraries load only in the driver, so each worker starts without them."""
-    code = ("import sys, bench.pipeline.stages.score_jobs; "
+    code = ("import sys, bench.pipeline.stages.score_images; "
             "print(sorted(m for m in ('bench.textmetrics', 'shapely', 'scipy', 'rapidfuzz') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

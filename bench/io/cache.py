@@ -30,7 +30,7 @@ import json
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -167,16 +167,16 @@ class Cache:
     def _record_rel(stage: str, key: str) -> str:
         return f"stages/{stage}/{key[:2]}/{key}.json"
 
-    def get(self, stage: str, key: str) -> Optional[Any]:
+    def get(self, stage: str, key: str, usable: Optional[Callable[[Any], bool]] = None) -> Optional[Any]:
         """Return the cached record or ``None``; counts the hit or miss.
 
-        A record that cannot be parsed (e.g. disk corruption) counts as a miss and
-        is recomputed."""
+        A record that cannot be parsed (e.g. disk corruption), or that ``usable`` rejects
+        (e.g. an image it names is gone), counts as a miss and is recomputed."""
         try:
             value = json.loads(self._store.read(self._record_rel(stage, key)).decode("utf-8"))
         except (OSError, ValueError):  # FileNotFoundError is an OSError
             value = None
-        if value is not None:
+        if value is not None and (usable is None or usable(value)):
             self.hits[stage] += 1
             return value
         self.misses[stage] += 1

@@ -17,7 +17,7 @@ from bench import imagemetrics
 from bench.components import RESTORERS
 from bench.data import open_dataset
 from bench.errors import BenchError, PreflightError, SuiteError
-from bench.pipeline.stages.score import MetricState
+from bench.pipeline.stages.score_images import MetricState
 from bench.pipeline.stages.spot import SpotterFactory
 from bench.prompts import make_prompt_source
 from bench.registry import unknown_arguments

@@ -27,11 +27,11 @@ from bench.io.runfiles import SCHEMA, write_json, write_jsonl, write_per_image_c
 from bench.pipeline.aggregate import aggregate
 from bench.pipeline.intervals import add_confidence_intervals
 from bench.pipeline.preflight import Components, build_components
-from bench.pipeline.stages.degrade import PrepareConfig, prepare_stage
+from bench.pipeline.stages.degrade import degrade_stage
 from bench.pipeline.stages.recognize import recognition_on_crops
-from bench.pipeline.stages.restore_remote import restore_isolated, restore_remote
-from bench.pipeline.stages.score import score_text
-from bench.pipeline.stages.score_jobs import score_stage
+from bench.pipeline.stages.restore import restore_stage
+from bench.pipeline.stages.score_images import score_stage
+from bench.pipeline.stages.score_text import score_text
 from bench.pipeline.stages.spot import spot_stage
 from bench.progress import Progress
 from bench.records import ImageItem, REFERENCE_ROWS
@@ -138,25 +138,20 @@ def _timed(stage_seconds: dict, name: str, t0: float) -> None:
 def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progress, stage_seconds, executor,
                 stream: SampleStream) -> list[ImageItem]:
     t0 = time.perf_counter()
-    cfg = PrepareConfig(str(cache.root), suite.degradation)
     samples = stream.filter(iter(comps.dataset))
-    items = list(progress.bar(prepare_stage(samples, cfg, opts.workers, cache, executor), "degrade"))
+    items = degrade_stage(samples, suite.degradation, cache, executor, progress)
     _timed(stage_seconds, "degrade", t0)
     comps.restore_records = {}
     specs = {spec.name: spec for spec in suite.restorers}
     for name, (restorer, prompt_source) in comps.restorers.items():
         t0 = time.perf_counter()
         batch_size = opts.batch_size or (specs[name].batch_size if name in specs else None)
-        if executor.remote_models:
-            records = restore_remote(executor, name, restorer, prompt_source, cache, items, progress, batch_size)
-        else:
-            records = restore_isolated(executor, name, restorer, prompt_source, cache, items, progress, batch_size)
-        comps.restore_records[name] = records
+        comps.restore_records[name] = restore_stage(executor, name, restorer, prompt_source, cache, items, progress,
+                                                    batch_size)
         _timed(stage_seconds, f"restore:{name}", t0)
     t0 = time.perf_counter()
     jobs = [(h, it.id) for it in items for h in it.outputs.values()]
-    comps.detections = spot_stage(jobs, comps.spotter_factory, comps.spotter, cache, opts.workers, progress,
-                                  executor)
+    comps.detections = spot_stage(jobs, comps.spotter_factory, comps.spotter, cache, executor, progress)
     _timed(stage_seconds, "spot", t0)
     return items
 

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
+
 from bench import imagemetrics
 from bench.errors import BenchError
 from bench.io.cache import Cache, is_url
@@ -45,7 +47,7 @@ from bench.pipeline.aggregate import _headroom
 from bench.pipeline.datachecks import merge_gt_checks, reading_from_per_image
 from bench.pipeline.intervals import add_confidence_intervals
 from bench.pipeline.stages.recognize import crop_scores
-from bench.pipeline.stages.score import FEATURES, MetricState, feature_key, score_set_metric
+from bench.pipeline.stages.score_images import FEATURES, MetricState, feature_key, set_metric_images, set_metric_values
 from bench.records import ImageItem
 from bench.textmetrics import pool
 from bench.textmetrics.results import ImageTextResult
@@ -171,12 +173,12 @@ def _set_metric(name: str, meta: dict, items: list, rows: list[str], cache) -> t
     state = MetricState(name=name, metric=imagemetrics.create_metric(name))  # through the module, as preflight
     if state.version != hashlib.sha256(str(meta.get("definition")).encode()).hexdigest()[:16]:
         return None, f"metric '{name}': its definition in this tair-bench differs from the shards'"
-    hashes = {h for it in items if it.hq is not None for h in it.outputs.values()}
-    missing = [h for h in hashes if cache.get(FEATURES, feature_key(state, h)) is None]
+    records = {h: cache.get(FEATURES, feature_key(state, h)) for h in set_metric_images(items, rows)}
+    missing = [h for h, rec in records.items() if rec is None]
     if missing:
         return None, f"features of {len(missing)} image(s) for '{name}' are not in the cache {cache.root}"
-    values = score_set_metric(state, items, rows, cache)
-    return values, None
+    feats = {h: np.asarray(rec["features"], dtype=np.float64) for h, rec in records.items()}
+    return set_metric_values(state, items, rows, feats), None
 
 
 def _drop_unmerged(doc: dict, merged_keys: dict[str, set], notes: list[str]) -> None:

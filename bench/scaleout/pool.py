@@ -18,32 +18,16 @@ start once.
 returns: the restore stage runs there, so a restorer's model and libraries never
 share a process with the per-image stages' (or with the driver's).
 
-**Start-up.** Workers of the torch-based families (:data:`ZYGOTE_FAMILIES`: the
-degradation and the metrics) are forked from Python's forkserver, which imported
-torch, OpenCV and pyiqa once (:mod:`bench.scaleout.zygote`); the spotter's workers
-(ONNX Runtime, no torch) and the restore process are spawned fresh. Measured on the
-quickstart, 2 cores: with one server for the whole run, the cold run fell from 89 s to
-75 s (the workers imported nothing: about 2.4 s each, per stage). The server holds
-~650 MB, so :meth:`StagePool.call` stops it while a model process runs and the score
-stage starts it again: its start-up 3.1 s instead of 0.5 s, the cold run 93 s, for
-580 MB less at the run's peak (PSS of all processes summed). A forked worker takes the
-driver's working directory, environment and ``sys.path`` at each map call (:func:`_adopt`), as a
-spawned one has them; libraries the server imported read their environment when it
-started (the driver's, at its first such map).
-
 ``workers=0`` runs everything inline in this process (no pickling; the
 initializer once per map call, as a worker would): for library use and tests
 that patch functions in-process. Peak memory is then the sum of the stages'.
 
 **One library thread per worker.** Every per-image map runs with torch's intra-op
-pool and OpenCV at one thread (:func:`stage_threads`; the spotters fix their ONNX
+pool and OpenCV at one thread (the pool's initializer, or :func:`stage_threads` inline; the spotters fix their ONNX
 Runtime threads themselves), in a worker as inline. So a value never depends on how
 many workers or cores computed it (a multi-threaded reduction may sum in another
 order), and ``--workers N`` on N cores runs N computations side by side instead of
-N x cores threads on N cores: measured on 2 cores, the score stage of the quickstart
-(8 images) took 10.0 s at ``--workers 2`` with the libraries' own thread counts and
-4.5 s with one thread each; at ``--workers 1`` one thread cost nothing there (5.6 s
-either way) and the torch degradation 6.0 -> 7.7 s. The restore stage
+N x cores threads on N cores. The restore stage
 (:meth:`StagePool.call`) keeps the libraries' defaults: a restorer wants every core.
 """
 
@@ -54,13 +38,12 @@ import os
 import sys
 import uuid
 from collections import deque
-from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from bench.errors import BenchError
-from bench.scaleout.worker import bound_heap
 
 _CURRENT: dict[str, Optional[str]] = {"call": None}
 
@@ -103,63 +86,21 @@ def stage_threads():
             cv2.setNumThreads(before[1])
 
 
-def _caller_context() -> tuple:
-    """What a worker takes over from the driver at each map call: working directory,
-    environment and import path (a forked worker has the forkserver's, from when it started)."""
-    return os.getcwd(), dict(os.environ), list(sys.path)
-
-
-def _adopt(context: tuple) -> None:
-    cwd, env, path = context
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update(env)
-    sys.path[:] = path
-
-
-def _run(call: str, context: tuple, initializer: Optional[Callable], initargs: tuple, fn: Callable,
-         item: Any) -> Any:
+def _run(call: str, initializer: Optional[Callable], initargs: tuple, fn: Callable, item: Any) -> Any:
     """Worker side: set the stage up on this map call's first item, then ``fn(item)``."""
     if _CURRENT["call"] != call:
-        _adopt(context)
-        set_library_threads(STAGE_THREADS)
-        bound_heap()
         if initializer is not None:
             initializer(*initargs)
         _CURRENT["call"] = call
     return fn(item)
 
 
-#: families whose workers fork from the forkserver that imported :mod:`bench.scaleout.zygote`
-ZYGOTE_FAMILIES = frozenset({"degrade", "metrics"})
-
-
-def _start_method(family: Optional[str]) -> multiprocessing.context.BaseContext:
-    """``forkserver`` with the zygote's imports for a torch-based family, else ``spawn``
-    (never a plain fork of the driver: it may hold library threads)."""
-    if family in ZYGOTE_FAMILIES and "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["bench.scaleout.zygote"])  # takes effect when the server starts
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
-def stop_forkserver() -> None:
-    """Stop the run's forkserver, if one runs; the next torch-family map starts it again.
-
-    Python has no public call for this: ``ForkServer._stop`` is the one CPython's own
-    tests use (``Lib/multiprocessing/forkserver.py``), and ``ensure_running`` restarts
-    a stopped server. Where it is missing the server just keeps running (memory only:
-    no value depends on it)."""
-    from multiprocessing import forkserver  # lazy: only where the start method exists
-
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
-    if stop is not None:
-        stop()
-
-
-def _spawn(workers: int, family: Optional[str] = None) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_start_method(family))
+def _spawn(workers: int, stage_threads: bool) -> ProcessPoolExecutor:
+    """Fresh interpreters (``spawn``: never a fork of the driver, which may hold library
+    threads); a per-image stage's workers start with :data:`STAGE_THREADS` library threads."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=set_library_threads if stage_threads else None,
+                               initargs=(STAGE_THREADS,) if stage_threads else ())
 
 
 def _died(what: str) -> BenchError:
@@ -179,7 +120,7 @@ class StagePool:
         if self._pool is not None and self._family != family:
             self.close()
         if self._pool is None:
-            self._pool = _spawn(self.workers, family)
+            self._pool = _spawn(self.workers, stage_threads=True)
             self._family = family
         return self._pool
 
@@ -194,11 +135,11 @@ class StagePool:
                     yield fn(item)
             return
         pool = self._executor(family)
-        call, context = uuid.uuid4().hex, _caller_context()
+        call = uuid.uuid4().hex
         pending: deque = deque()
         try:
             for item in items:
-                pending.append(pool.submit(_run, call, context, initializer, initargs, fn, item))
+                pending.append(pool.submit(_run, call, initializer, initargs, fn, item))
                 if len(pending) >= 2 * self.workers:
                     yield pending.popleft().result()
             while pending:
@@ -212,15 +153,12 @@ class StagePool:
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a fresh process of its own, stopped when it returns (inline when
-        ``workers == 0``). The per-image workers are stopped first, and the forkserver: the
-        model process is the run's largest, and the server's ~650 MB would sit idle beside it
-        (quickstart: PSS of all processes summed 1649 -> 1071 MB, for a second server start
-        of ~2.6 s at the score stage)."""
+        ``workers == 0``), with the libraries' own thread counts. The per-image workers are
+        stopped first: the model process is the run's largest."""
         if self.workers == 0:
             return fn(*args)
         self.close()
-        stop_forkserver()
-        pool = _spawn(1)
+        pool = _spawn(1, stage_threads=False)
         try:
             return pool.submit(fn, *args).result()
         except BrokenProcessPool:

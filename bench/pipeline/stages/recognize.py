@@ -10,13 +10,13 @@ polygons). Scores pool all words of a row (:func:`recognition_scores`).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from bench.io.cache import Cache, stage_key
-from bench.pipeline.stages.spot import WORKER_FAMILY, init_worker, registered, worker_spotter
+from bench.pipeline.stages.cached_map import Entry, StageWork, cached_map
+from bench.pipeline.stages.spot import WORKER_FAMILY, setup_spotter, spotter_setup_args, worker_spotter
 from bench.records import ImageItem
-from bench.scaleout.executors.local import LocalExecutor
-from bench.scaleout.worker import stage_state
+from bench.spotters.base import Spotter
 from bench.textmetrics import recognition_scores, rectified_crop
 
 STAGE = "recognize"
@@ -45,16 +45,16 @@ def _cared_polygons(item: ImageItem) -> list:
     return [list(map(list, w.polygon)) for w in item.instances if not w.dont_care]
 
 
-def _read_one(job: tuple[str, str, list]) -> tuple[str, list]:
-    """Worker: read the crops of one image with this worker's spotter; cache and return them."""
-    key, image_hash, polygons = job
-    state = stage_state(WORKER_FAMILY)
-    cache: Cache = state["cache"]
-    image = cache.get_image(image_hash)
-    reads = worker_spotter().recognize([rectified_crop(image, p) for p in polygons])
-    out = [[str(t), float(s)] for t, s in reads]
-    cache.put(STAGE, key, {"reads": out})
-    return key, out
+def _read_crops(state: dict, payload: tuple[str, list], entries: tuple) -> list[dict]:
+    """Worker: read the crops of one image with this worker's spotter; its record."""
+    image_hash, polygons = payload
+    image = state["cache"].get_image(image_hash)
+    reads = worker_spotter(state).recognize([rectified_crop(image, p) for p in polygons])
+    return [{"reads": [[str(t), float(s)] for t, s in reads]}]
+
+
+def _is_reads_record(record: Any) -> bool:
+    return isinstance(record, dict) and isinstance(record.get("reads"), list)
 
 
 def crop_scores(pairs: list) -> dict:
@@ -64,8 +64,8 @@ def crop_scores(pairs: list) -> dict:
             "crop_one_minus_ned": s["one_minus_ned"]}
 
 
-def recognition_on_crops(items: list[ImageItem], rows: list[str], key_spotter, factory, cache: Cache,
-                         progress, executor=None) -> tuple[dict, Optional[str]]:
+def recognition_on_crops(items: list[ImageItem], rows: list[str], key_spotter: Spotter, factory: Any,
+                         cache: Cache, progress: Any, executor: Any) -> tuple[dict, Optional[str]]:
     """``({row: {image_id: [(GT word, read word), ...]}}, None)``, or ``({}, reason)``
     when the spotter has no separate recognizer. Pairs are kept per image so that
     shards can be merged by re-pooling them (:func:`crop_scores`).
@@ -78,37 +78,21 @@ def recognition_on_crops(items: list[ImageItem], rows: list[str], key_spotter, f
         return {}, f"spotter {type(key_spotter).__name__} has no separate recognizer (Spotter.recognize)"
     version, config = key_spotter.version(), key_spotter.config()
     todo = [(it, row) for it in items if it.has_annotations for row in rows if row in it.outputs]
-    keys = {}
+    entries: dict[tuple[str, str], Entry] = {}
+    jobs = []
     for item, row in todo:
         polygons = _cared_polygons(item)
-        if polygons:
-            keys[(item.outputs[row], item.id)] = (crop_key(version, config, item.outputs[row], polygons), polygons)
-    reads: dict[str, list] = {}
-    jobs, seen = [], set()
-    for (image_hash, _), (key, polygons) in keys.items():
-        if key in seen:  # an image shared by two rows (bicubic and LQ) is read once
-            continue
-        seen.add(key)
-        rec = cache.get(STAGE, key)
-        if rec is not None:
-            reads[key] = rec["reads"]
-        else:
-            jobs.append((key, image_hash, polygons))
-    if jobs:
-        if executor is None:
-            own = LocalExecutor(0)
-            try:
-                return recognition_on_crops(items, rows, key_spotter, factory, cache, progress, own)
-            finally:
-                own.close()
-        initargs = (factory, str(cache.root), registered(factory.name))
-        results = executor.map_actors(_read_one, jobs, init_worker, initargs, READ_BATCH, family=WORKER_FAMILY)
-        for key, out in progress.bar(results, "recognize", total=len(jobs)):
-            reads[key] = out
+        if polygons and (item.outputs[row], item.id) not in entries:
+            entry = Entry(STAGE, crop_key(version, config, item.outputs[row], polygons))
+            entries[(item.outputs[row], item.id)] = entry
+            jobs.append(((entry,), (item.outputs[row], polygons)))
+    work = StageWork("recognize", WORKER_FAMILY, setup_spotter, _read_crops, spotter_setup_args(factory),
+                     READ_BATCH)
+    reads = cached_map(work, jobs, cache, executor, progress, _is_reads_record).records
     pairs: dict[str, dict[str, list]] = {r: {} for r in rows}
     for item, row in todo:
         words = [i.text for i in item.instances if not i.dont_care]
-        entry = keys.get((item.outputs[row], item.id))
-        got = reads[entry[0]] if entry is not None else []
+        entry = entries.get((item.outputs[row], item.id))
+        got = reads[entry]["reads"] if entry is not None else []
         pairs[row][item.id] = [[gt, read[0]] for gt, read in zip(words, got)]
     return pairs, None

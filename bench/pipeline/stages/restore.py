@@ -3,11 +3,23 @@
 The cache key of one output is (restorer version, restorer config, input mode,
 target size, prompt) over the LQ image hash, so changing a checkpoint, a
 sampling setting or the prompt recomputes exactly what it affects.
+
+Where the model runs (:func:`restore_stage`): with the local executor the whole
+stage, with its feeding threads, runs in one process of its own per restorer
+(:meth:`bench.scaleout.executors.local.LocalExecutor.run_isolated`), so the
+restorer's model and libraries never share a process with the other stages'. On
+Ray, batches are spread over actors, each holding one :class:`RestoreStage` (so
+prompts, cache keys, output checks and cache writes are exactly those of a local
+run); the driver gets back each image's record and the cache hit/miss counts.
 """
 
 from __future__ import annotations
 
+import copy
+import gc
 import time
+from collections import Counter
+from functools import partial
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
@@ -17,7 +29,10 @@ from adapters.base import Restorer
 from bench.io.cache import Cache, stage_key
 from bench.errors import AdapterError
 from bench.pipeline.stages.feed import BackgroundWriter, prefetched
+from bench.progress import Progress
 from bench.records import ImageItem, Sample
+from bench.scaleout.executors import model_family
+from bench.scaleout.worker import stage_state
 
 STAGE = "restore"
 #: batches decoded ahead of the model, and outputs waiting to be stored, at most
@@ -68,6 +83,11 @@ class RestoreStage:
         inputs = {"lq": item.lq, "prompt": prompt, "id": item.id if self.restorer.needs_ids else None}
         return stage_key(STAGE, r.version(), config, inputs)
 
+    def _usable(self, record: Any) -> bool:
+        """A cached record of this stage's shape whose output image is in the cache."""
+        return isinstance(record, dict) and isinstance(record.get("image"), str) \
+            and self.cache.has_image(record["image"])
+
     def _prompt(self, item: ImageItem) -> tuple[Optional[str], dict]:
         if self.prompts is None or not self.restorer.accepts_prompt:
             return None, {}
@@ -84,8 +104,8 @@ class RestoreStage:
         for index, item in enumerate(items):
             prompt, info = self._prompt(item)
             key = self._key(item, prompt)
-            rec = self.cache.get(STAGE, key)
-            if rec is not None and self.cache.has_image(rec["image"]):
+            rec = self.cache.get(STAGE, key, self._usable)
+            if rec is not None:
                 yield "hit", index, item, rec
                 continue
             batch.append((index, item, key, prompt, info))
@@ -143,3 +163,63 @@ class RestoreStage:
             self.cache.put(STAGE, key, rec)
             item.outputs[self.name] = h
             records[index] = {"id": item.id, **rec}
+
+
+def _counts(cache: Cache) -> dict:
+    return {"cached": cache.hits[STAGE], "computed": cache.misses[STAGE]}
+
+
+def _run_in_model_process(name: str, restorer: Restorer, prompt_source: Any, cache_root: str,
+                          items: list[ImageItem], batch_size: Optional[int], quiet: bool) -> tuple[list[dict], dict]:
+    """In the model process: the whole stage over ``items``, with a copy of the restorer (its
+    model is freed when the stage ends, also when this runs inline). Returns the records and
+    ``{"cached": n, "computed": m}``."""
+    cache = Cache(cache_root)
+    stage = RestoreStage(name, copy.copy(restorer), prompt_source, cache, batch_size)
+    return stage.run(items, Progress(quiet=quiet)), _counts(cache)
+
+
+def _set_up_actor(name: str, restorer: Restorer, prompt_source: Any, cache_root: str,
+                  batch_size: Optional[int]) -> None:
+    """Actor set-up: the stage object (the model loads on the first cache miss)."""
+    stage_state(model_family(name))["stage"] = RestoreStage(name, restorer, prompt_source, Cache(cache_root),
+                                                            batch_size)
+
+
+def _restore_on_actor(family: str, items: list[ImageItem]) -> tuple[list[dict], dict]:
+    """One batch on an actor: its records and this batch's ``{"cached": n, "computed": m}``."""
+    stage: RestoreStage = stage_state(family)["stage"]
+    before = _counts(stage.cache)
+    records = stage.run(items, Progress(quiet=True))
+    return records, {k: v - before[k] for k, v in _counts(stage.cache).items()}
+
+
+def _batches_on_actors(executor: Any, name: str, restorer: Restorer, prompt_source: Any, cache: Cache,
+                       items: list[ImageItem], progress: Any, batch_size: Optional[int]) -> Iterator[tuple]:
+    size = max(1, int(batch_size or getattr(restorer, "batch_size", 1)))
+    batches = [items[i:i + size] for i in range(0, len(items), size)]
+    results = executor.map_actors(partial(_restore_on_actor, model_family(name)), batches, _set_up_actor,
+                                  (name, restorer, prompt_source, str(cache.root), size), family=model_family(name))
+    yield from progress.bar(results, f"restore {name}", total=len(batches))
+
+
+def restore_stage(executor: Any, name: str, restorer: Restorer, prompt_source: Any, cache: Cache,
+                  items: list[ImageItem], progress: Any, batch_size: Optional[int] = None) -> list[dict]:
+    """Fill ``item.outputs[name]`` for every item and return the per-image records, the model
+    running where ``executor`` puts models (module docstring). ``batch_size`` (None: the
+    adapter's) is the images per ``restore_batch`` call (and per actor call on Ray)."""
+    if executor.remote_models:
+        results = _batches_on_actors(executor, name, restorer, prompt_source, cache, items, progress, batch_size)
+    else:
+        results = iter([executor.run_isolated(_run_in_model_process, name, restorer, prompt_source,
+                                              str(cache.root), items, batch_size, progress.quiet)])
+    by_id = {it.id: it for it in items}
+    out: list[dict] = []
+    for records, counts in results:
+        cache.hits[STAGE] += counts["cached"]  # counted where the stage ran
+        cache.misses[STAGE] += counts["computed"]
+        for rec in records:
+            by_id[rec["id"]].outputs[name] = rec["image"]
+        out.extend(records)
+    gc.collect()  # inline: the stage's model was just dropped
+    return out

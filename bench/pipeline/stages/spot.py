@@ -2,22 +2,21 @@
 
 Results are cached per (spotter version + config, image hash, image id), so an
 image shared by two rows (the bicubic restorer and the LQ row) is read once.
-With ``workers > 1`` each worker process loads its own spotter once.
+Each worker (process or Ray actor) loads its own spotter once.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from bench.components import SPOTTERS
 from bench.errors import SpotterError
 from bench.io.cache import Cache, stage_key
+from bench.pipeline.stages.cached_map import Entry, StageWork, cached_map
 from bench.records import Detection, as_polygon
 from bench.registry import unknown_arguments
-from bench.scaleout.executors.local import LocalExecutor
-from bench.scaleout.worker import stage_state
 from bench.spotters.base import Spotter
 
 STAGE = "spot"
@@ -57,29 +56,34 @@ class SpotterFactory:
 
 #: :func:`bench.scaleout.worker.stage_state` family of spot and recognize (they share the spotter)
 WORKER_FAMILY = "spotter"
+#: images per call to a spotter worker (amortises the call overhead of remote actors)
+SPOT_BATCH = 4
 
 
-def init_worker(factory: SpotterFactory, cache_root: str, registry_extra: tuple = ()) -> None:
+def setup_spotter(state: dict, factory: SpotterFactory, registry_extra: tuple = ()) -> None:
     """Worker set-up for spot and recognize; a spotter already loaded from the same
     factory (spot, then recognize, in one process) is kept."""
     for name, target in registry_extra:  # components registered at run time (tests, plugins)
         if name not in SPOTTERS:
             SPOTTERS.add(name, target, "registered by the parent process")
-    state = stage_state(WORKER_FAMILY)
     if state.get("factory") != factory:
         state["spotter"] = None
     state["factory"] = factory
-    state["cache"] = Cache(cache_root)
 
 
-def worker_spotter():
+def worker_spotter(state: dict) -> Spotter:
     """This worker's spotter, built and loaded on first use."""
-    state = stage_state(WORKER_FAMILY)
     if state["spotter"] is None:
         spotter = state["factory"].build()
         spotter.load()
         state["spotter"] = spotter
     return state["spotter"]
+
+
+def spotter_setup_args(factory: SpotterFactory) -> tuple:
+    """:func:`setup_spotter`'s arguments: the factory and its registry entry (a spotter registered
+    at run time in the driver is registered again in each worker)."""
+    return factory, ((factory.name, SPOTTERS.get(factory.name).target),)
 
 
 def spot_key(version: str, config: dict, image_hash: str, image_id: str) -> str:
@@ -88,58 +92,32 @@ def spot_key(version: str, config: dict, image_hash: str, image_id: str) -> str:
     return stage_key(STAGE, version, config, {"image": image_hash, "id": image_id})
 
 
-def _spot_one(job: tuple[str, str, str]) -> tuple[str, Optional[dict]]:
-    """Spot one image unless cached. Returns (key, record or None if it was cached)."""
-    key, image_hash, image_id = job
-    state = stage_state(WORKER_FAMILY)
-    cache: Cache = state["cache"]
-    if cache.get(STAGE, key) is not None:
-        return key, None
-    spotter = worker_spotter()
-    image = cache.get_image(image_hash)
+def _spot_image(state: dict, payload: tuple[str, str], entries: tuple) -> list[dict]:
+    """Worker: spot one image; its record (detections and seconds)."""
+    image_hash, image_id = payload
+    spotter = worker_spotter(state)
+    image = state["cache"].get_image(image_hash)
     t0 = time.perf_counter()
     dets = spotter.spot(image, image_id)
     seconds = time.perf_counter() - t0
     if not isinstance(dets, list) or not all(isinstance(d, Detection) for d in dets):
         raise SpotterError(f"spotter '{state['factory'].name}' returned {type(dets).__name__} for image "
                            f"'{image_id}', expected a list of Detection")
-    rec = {"detections": detections_to_json(dets), "seconds": seconds}
-    cache.put(STAGE, key, rec)
-    return key, rec
+    return [{"detections": detections_to_json(dets), "seconds": seconds}]
 
 
-def registered(name: str) -> tuple:
-    return ((name, SPOTTERS.get(name).target),)
+def _is_spot_record(record: Any) -> bool:
+    return isinstance(record, dict) and isinstance(record.get("detections"), list)
 
 
-#: images per call to a spotter worker (amortises the call overhead of remote actors)
-SPOT_BATCH = 4
-
-
-def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter, cache: Cache,
-               workers: int, progress, executor=None) -> dict[tuple[str, str], list[Detection]]:
-    """Spot every distinct (image hash, image id); returns their detections.
-
-    ``executor`` (:mod:`bench.scaleout.executors`) runs the spotters, e.g. as Ray actors
-    (one spotter loaded per actor); by default ``workers`` local processes."""
-    if executor is None:
-        own = LocalExecutor(workers)
-        try:
-            return spot_stage(jobs, factory, key_spotter, cache, workers, progress, own)
-        finally:
-            own.close()
-    unique = sorted(set(jobs))
+def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter: Spotter, cache: Cache,
+               executor: Any, progress: Any) -> dict[tuple[str, str], list[Detection]]:
+    """Detections of every distinct (image hash, image id), spotted on ``executor``
+    (:mod:`bench.scaleout.executors`: local processes or Ray actors, one spotter loaded per
+    worker) where the cache lacks them. ``key_spotter`` gives the cache keys; it is never loaded."""
     version, config = key_spotter.version(), key_spotter.config()
-    keyed = [(spot_key(version, config, h, i), h, i) for h, i in unique]
-    todo = [j for j in keyed if cache.get(STAGE, j[0]) is None]
-    initargs = (factory, str(cache.root), registered(factory.name))
-    results = executor.map_actors(_spot_one, todo, init_worker, initargs, SPOT_BATCH, family=WORKER_FAMILY)
-    for _ in progress.bar(results, "spot", total=len(todo)):
-        pass
-    out = {}
-    for key, h, i in keyed:
-        rec = Cache(cache.root).get(STAGE, key)
-        if rec is None:
-            raise SpotterError(f"spot result for image '{i}' missing after the spot stage (cache at {cache.root})")
-        out[(h, i)] = detections_from_json(rec["detections"])
-    return out
+    entries = {job: Entry(STAGE, spot_key(version, config, *job)) for job in sorted(set(jobs))}
+    work = StageWork("spot", WORKER_FAMILY, setup_spotter, _spot_image, spotter_setup_args(factory), SPOT_BATCH)
+    mapped = cached_map(work, [((e,), job) for job, e in entries.items()], cache, executor, progress,
+                        _is_spot_record)
+    return {job: detections_from_json(mapped.records[e]["detections"]) for job, e in entries.items()}

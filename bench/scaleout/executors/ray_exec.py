@@ -168,7 +168,7 @@ class RayExecutor:
 
     def run_isolated(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` as one Ray task (on a GPU when the run uses one). The restore stage
-        does not use it on Ray: it spreads batches over actors (:mod:`bench.pipeline.stages.restore_remote`)."""
+        does not use it on Ray: it spreads batches over actors (:func:`bench.pipeline.stages.restore.restore_stage`)."""
         _, options = self._slots()
         return self._ray.get(self._ray.remote(**options)(fn).remote(*args))
 
