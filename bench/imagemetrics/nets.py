@@ -18,7 +18,6 @@ from bench.io.weights import MANIFEST, load_checkpoint, require
 
 from .base import to_tensor
 from .dists_tiled import HALO, TILE, fits_one_tile, tiled_dists
-from .musiq_chunks import QUERY_ROWS, STEM_PATCHES, chunked_musiq
 from .niqe_strips import strip_normalization
 from .pyiqa_wrap import PyiqaMetric, load_state, pyiqa_version
 
@@ -132,14 +131,7 @@ class Musiq(_NetMetric):
     higher_is_better = True
     pyiqa_name = "musiq"
     weights = ("musiq",)
-    note = ("KonIQ-10k checkpoint, multi-scale patches at longer sides 224 and 384 (pyiqa default); "
-            f"its patch stem run {STEM_PATCHES} patches at a time and its self-attention {QUERY_ROWS} "
-            "query rows at a time, the same values (bench/imagemetrics/musiq_chunks.py).")
-
-    def _score(self, preds, refs, instances):
-        """pyiqa's MUSIQ, its stem and attention in chunks (:mod:`bench.imagemetrics.musiq_chunks`)."""
-        with chunked_musiq(self.model.net):
-            return super()._score(preds, refs, instances)
+    note = "KonIQ-10k checkpoint, multi-scale patches at longer sides 224 and 384 (pyiqa default)."
 
     def _load(self, device: str) -> None:
         # pyiqa loads pretrained_model_path strictly itself.
