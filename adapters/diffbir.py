@@ -4,9 +4,12 @@ How it runs: :mod:`adapters.runners.diffbir_run`, in DiffBIR's environment with
 cwd = the checkout, builds the arguments with ``inference.py``'s own parser,
 constructs the official ``BSRInferenceLoop`` once for the whole batch (one load of
 every model), hands each image its own harness prompt in the captioner's place and
-calls the script's ``set_seed`` again before each image, so an image's output does
-not depend on which images share its batch (see that module for why
-``inference.py`` itself is not run). It writes ``OUT/<id>.png`` (loop.py:216-222).
+seeds as the script does: ``set_seed`` before the loop is built (inference.py:293,
+302), then every random generator restored before each image to its state right
+after the build. So each image's output equals the official ``inference.py`` run on
+that image alone with the same seed and settings, whichever images share its batch
+(see that module for why ``inference.py`` itself is not run). It writes
+``OUT/<id>.png`` (loop.py:216-222).
 
 The LQ image goes in at its own size; ``--upscale`` does the x4 (v2: the BSRNet
 pipeline resizes its output to ``upscale x`` the input, diffbir/pipeline.py:338-340;
@@ -113,7 +116,9 @@ class DiffBIR(SubprocessRestorer):
     #: stable id in cache keys and results (kept when the module moves)
     version_id: ClassVar[str] = "adapters.diffbir.DiffBIR"
     #: 2: one model load per batch, seed set again before each image (crop)
-    code_version: ClassVar[str] = "2"
+    #: 3: seeded before the loop is built, as inference.py:293-302; the post-build
+    #:    generator states restored before each image (outputs change from 2)
+    code_version: ClassVar[str] = "3"
 
     input_mode: ClassVar[str] = "lq"
     accepts_prompt: ClassVar[bool] = True
@@ -185,4 +190,7 @@ class DiffBIR(SubprocessRestorer):
                 "precision": self.precision, "noise_aug": self.noise_aug,
                 "pos_prompt": default if self.pos_prompt is None else self.pos_prompt,
                 "neg_prompt": default if self.neg_prompt is None else self.neg_prompt,
-                "captioner": "none (harness prompt in the caption's place)", "seed_per_image": True}
+                "captioner": "none (harness prompt in the caption's place)", "seed_per_image": True,
+                "reproduces": "each image's output equals the official inference.py run on that image "
+                              "alone with the same seed (set_seed before the loop is built, "
+                              "inference.py:293-302)"}

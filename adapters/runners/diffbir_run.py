@@ -16,9 +16,16 @@ environment:
 * gives each image its harness prompt in the captioner's place: ``run()`` joins the
   caption and ``--pos_prompt`` (loop.py:166-169), exactly as it does with a
   LLaVA caption;
-* calls the script's ``set_seed(--seed)`` again before each image (wrapping the
-  loop's own ``load_lq``, loop.py:135-149), so each image's output is the one
-  ``inference.py`` gives when that image is alone in ``--input``;
+* seeds as the script does: ``set_seed(--seed)`` *before* the loop is built
+  (inference.py:293, then :302). Building draws random numbers (the networks'
+  initialisation, loop.py:36-43), so the first image samples from the generators as
+  they stand after the build, not as ``set_seed`` left them; for v2.1 that includes
+  the sampler's noise seed, drawn from the CPU generator on every device
+  (diffbir/sampler/k_diffusion.py:77). The runner captures every generator state
+  ``set_seed`` touches (python ``random``, numpy, torch CPU, torch CUDA on all
+  devices, torch MPS, each where present) right after the build and restores it before
+  each image (wrapping the loop's own ``load_lq``, loop.py:135-149), so each image's
+  output is the one ``inference.py`` gives when that image is alone in ``--input``;
 * runs the loop's own ``run()`` and ``save()``: ``OUT/<stem>.png`` and
   ``OUT/prompt.csv`` (loop.py:212-235).
 
@@ -64,9 +71,43 @@ class HarnessPrompts:
         return self.prompts[stem] or ""
 
 
+def rng_states() -> dict[str, Any]:
+    """Every random generator state ``set_seed`` seeds on the devices inference.py accepts
+    (cpu, cuda, mps; inference.py:279-281): python ``random``, numpy's global generator,
+    torch's CPU generator and, where present, every CUDA device's and the MPS one."""
+    import random
+
+    import numpy as np
+    import torch
+
+    states: dict[str, Any] = {"random": random.getstate(), "numpy": np.random.get_state(),
+                              "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    if torch.backends.mps.is_available():
+        states["mps"] = torch.mps.get_rng_state()
+    return states
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    """Put back the generator states :func:`rng_states` captured."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.setstate(states["random"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states:
+        torch.cuda.set_rng_state_all(states["cuda"])
+    if "mps" in states:
+        torch.mps.set_rng_state(states["mps"])
+
+
 def reseeded(load_lq: Callable[[], Iterator[Any]], reseed: Callable[[], None]) -> Callable[[], Iterator[Any]]:
-    """Wrap the loop's own ``load_lq`` generator so the seed is set again right before
-    each image is handed to ``run()`` (before the captioner and the sampler)."""
+    """Wrap the loop's own ``load_lq`` generator so ``reseed`` runs right before each
+    image is handed to ``run()`` (before the captioner and the sampler)."""
 
     def load() -> Iterator[Any]:
         for lq in load_lq():
@@ -108,11 +149,14 @@ def skip_cuda_sync_without_cuda() -> bool:
 
 
 def build_loop(official: Any, args: argparse.Namespace, prompts: dict[str, Any]) -> Any:
-    """The official ``BSRInferenceLoop`` (models loaded once), fed harness prompts and
-    re-seeded before each image."""
-    loop = official.BSRInferenceLoop(args)
+    """The official ``BSRInferenceLoop`` (models loaded once), seeded and built in the
+    script's order (inference.py:293, 302), fed harness prompts, and started on every
+    image from the generator states the script's first image starts from."""
+    official.set_seed(args.seed)
+    loop = official.BSRInferenceLoop(args)  # draws random numbers (loop.py:36-43)
+    first_image = rng_states()
     loop.captioner = HarnessPrompts(prompts, loop.loop_ctx)
-    loop.load_lq = reseeded(loop.load_lq, lambda: official.set_seed(args.seed))
+    loop.load_lq = reseeded(loop.load_lq, lambda: restore_rng_states(first_image))
     return loop
 
 
@@ -130,8 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     patched = skip_cuda_sync_without_cuda()
     print("diffbir_run: " + json.dumps({
         "version": args.version, "sampler": args.sampler, "steps": args.steps, "cfg_scale": args.cfg_scale,
-        "seed": args.seed, "seed_per_image": True, "device": args.device, "precision": args.precision,
-        "images": len(prompts), "vram_monitor_disabled": patched}), flush=True)
+        "seed": args.seed, "rng_per_image": "inference.py's after set_seed and the loop build",
+        "device": args.device, "precision": args.precision, "images": len(prompts),
+        "vram_monitor_disabled": patched}), flush=True)
     build_loop(official, args, prompts).run()
     print("done!")
 

@@ -9,7 +9,10 @@ Stubbed in ``sys.modules`` (heavy or networked): ``diffbir.model`` (the networks
 optional imports fail as they do without those packages). The stub pipelines take
 exactly the real ``__init__``/``run`` parameters (rebuilt from upstream/DiffBIR/
 diffbir/pipeline.py with :func:`realcode.stub_with_signature`), return ``upscale x``
-images and draw noise from the global torch RNG, so seeding is observable.
+images and draw noise from the global torch, numpy and python ``random`` generators,
+so seeding is observable; and each stub network draws from those generators when it is
+built, as a real network's initialisation draws from torch's (so building the loop
+moves the generators, as it does with the real networks).
 
 Every file the loop opens is recorded: YAML through ``OmegaConf.load`` and
 checkpoints through ``torch.load``; a download attempt fails the test.
@@ -52,6 +55,7 @@ class FakeModel:
 
     def __init__(self, **params: Any):
         self.record.built.append(type(self).__name__)
+        _draw_from_every_generator()
 
     def load_state_dict(self, sd, strict=True):
         return [], []
@@ -72,6 +76,19 @@ class FakeModel:
         return self
 
 
+def _draw_from_every_generator() -> None:
+    """Move torch's, numpy's and python's global generators, as building a real network
+    does (torch's weight initialisation), so a seed set before the build is not the
+    state the first image sees."""
+    import random
+
+    import torch
+
+    torch.rand(3)
+    np.random.rand(3)
+    random.random()
+
+
 def _fake_module(name: str, factory) -> types.ModuleType:
     mod = types.ModuleType(name)
     mod.__getattr__ = factory  # PEP 562: any name the real code imports
@@ -79,6 +96,8 @@ def _fake_module(name: str, factory) -> types.ModuleType:
 
 
 def _pipelines(root: Path, record: Record) -> types.ModuleType:
+    import random
+
     import torch
 
     src = root / "diffbir" / "pipeline.py"
@@ -89,9 +108,10 @@ def _pipelines(root: Path, record: Record) -> types.ModuleType:
         scale = getattr(self, "upscale", 1)
         oh, ow = int(h * scale), int(w * scale)
         up = lq[:, (np.arange(oh) * h) // oh][:, :, (np.arange(ow) * w) // ow]
-        noise = torch.randint(0, 256, (n, oh, ow, 3), dtype=torch.uint8).numpy()
+        noise = torch.randint(0, 256, (n, oh, ow, 3), dtype=torch.uint8).numpy().astype(np.uint16)
+        noise += np.random.randint(0, 256, (n, oh, ow, 3)).astype(np.uint16) + random.randrange(256)
         record.runs.append({k: v for k, v in a.items() if k not in ("self", "lq")} | {"lq_shape": lq.shape})
-        return ((up.astype(np.uint16) + noise) // 2).astype(np.uint8)
+        return ((up.astype(np.uint16) + noise) // 4).astype(np.uint8)
 
     def init_impl(a: dict) -> None:
         self = a["self"]

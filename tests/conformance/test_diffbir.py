@@ -247,9 +247,12 @@ def test_diffbir_seed_reset_per_image(upstream, tmp_path, monkeypatch):
 
 
 def test_diffbir_official_script_output_depends_on_neighbours(upstream, tmp_path, monkeypatch):
-    """Why the runner re-seeds: the official ``inference.py`` seeds once per process
-    (inference.py:293), so its 'b' differs with and without 'a' before it; the runner's
-    'b' equals the official script's 'b' run alone."""
+    """Why the runner restores the generators per image: the official ``inference.py``
+    seeds once per process, before building the loop (inference.py:293, 302), so its 'b'
+    differs with and without 'a' before it. The runner's 'a' and 'b' each equal the
+    official script's run on that image alone ('a' sorts first: the pair run's 'a' is
+    'a' alone). The stub networks draw random numbers when built, as real ones do, so
+    re-seeding after the build (instead of before it) fails here."""
     from PIL import Image
 
     root = upstream("DiffBIR")
@@ -276,6 +279,7 @@ def test_diffbir_official_script_output_depends_on_neighbours(upstream, tmp_path
         official_alone = official(tmp_path / "o2", {"b": b})
         ours = _run_adapter(_adapter(checkout, "v2"), [a, b], ["q", "q"], ["a", "b"])
     assert not np.array_equal(official_both["b"], official_alone["b"])
+    assert np.array_equal(ours[0], official_both["a"])
     assert np.array_equal(ours[1], official_alone["b"])
 
 
@@ -334,4 +338,5 @@ def test_diffbir_config_and_version_carry_the_settings(tmp_path):
         "v2.1", "edm_dpm++_3m_sde", 12, 3, 5.0)
     assert cfg["upstream_commit"] == "0123456789abcdef0123456789abcdef01234567"
     assert cfg["seed_per_image"] is True and cfg["pos_prompt"] == "inference.py default"
+    assert "official inference.py run on that image alone with the same seed" in cfg["reproduces"]
     assert DiffBIR(repo=str(repo), version="v2").config() != DiffBIR(repo=str(repo), version="v2.1").config()

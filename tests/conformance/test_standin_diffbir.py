@@ -11,6 +11,17 @@ each, the outputs come back under the names the adapter reads at ``4 x`` the inp
 size, and the prompt the real loop used for each image (its own ``prompt.csv``,
 loop.py:224-235) is the harness prompt joined as ``run()`` joins a caption.
 
+And the seeding: each output is bit for bit the official ``inference.py``'s for that
+image **alone** (same checkout, weights, arguments, and that prompt as ``--pos_prompt``).
+Alone, because that is what the runner reproduces: the script seeds once, then builds
+the loop (inference.py:293, 302), whose networks draw from torch's CPU generator as
+they initialise (diffbir/inference/loop.py:36-43), then samples the images of
+``--input`` in turn from wherever the generators stand, so in a folder of several its
+output for an image depends on the images sorted before it. The runner restores the
+post-build generator states before each image; seeding after the build instead (as it
+once did) fails here for both versions: v2 draws its sampling noise from the CPU
+generator, v2.1 also its Brownian-tree seed (diffbir/sampler/k_diffusion.py:77).
+
 Runs with the network blocked in the subprocess (``standin_site/sitecustomize.py``);
 no CUDA redirect is needed for DiffBIR: the one CUDA-only call (``VRAMPeakMonitor``,
 diffbir/utils/common.py:271) is handled by the runner itself. One shim, documented
@@ -23,7 +34,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -32,6 +46,8 @@ import pytest
 import yaml
 
 from adapters.diffbir import BPE_VOCAB, RECIPES, RUNNER, DiffBIR
+from adapters.subprocess_driver import OFFLINE_ENV
+from bench.io.images import read_image, write_png
 
 from . import standin
 
@@ -74,6 +90,17 @@ CPU_PRECISION = {"fp16": "fp32"}
 #: (git blob 7b5088a5, 1356917 bytes); the snapshot trims it as a data file
 BPE_SHA256 = "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a"
 PROMPTS = {"sign_a": "a shop sign reading OPEN", "sign_b": "a street sign reading EXIT 12"}
+#: ``python -c`` body: the checkout's inference.py run as ``__main__``, unchanged but for
+#: ``torch.cuda.synchronize`` made a no-op where there is no CUDA (the VRAM monitor calls it
+#: unconditionally, diffbir/utils/common.py:271; our runner no-ops that monitor). Neither
+#: touches a random generator.
+OFFICIAL = """
+import runpy, sys, torch
+if not torch.cuda.is_available():
+    torch.cuda.synchronize = lambda device=None: None
+sys.argv = ['inference.py', *sys.argv[1:]]
+runpy.run_path('inference.py', run_name='__main__')
+"""
 
 
 def _bpe_vocab() -> Path:
@@ -100,7 +127,8 @@ def _checkout(upstream, tmp_path: Path, version: str) -> tuple[Path, dict]:
 @pytest.mark.parametrize("version", sorted(RECIPES))
 def test_standin_diffbir_real_loop_restores_two_images(upstream, tmp_path, monkeypatch, no_network, version):
     """Stand-in weights, real code: two LQ images with their own prompts, one process,
-    outputs at 4x under the adapter's names, each image sampled with its own prompt."""
+    outputs at 4x under the adapter's names, each image sampled with its own prompt, and
+    each output equal to the official inference.py's for that image alone."""
     repo, changed = _checkout(upstream, tmp_path, version)
     written = standin.write_weights(repo, f"diffbir-{version}")
 
@@ -131,9 +159,40 @@ def test_standin_diffbir_real_loop_restores_two_images(upstream, tmp_path, monke
     used = {row["file_name"]: row["pos_prompt"] for row in reads[0]["prompt_csv"]}
     assert used == {i: ", ".join(t for t in (PROMPTS[i], pos) if t) for i in ids}
 
+    # the seeding: each output is the official script's for that image alone (module docstring)
+    for image_id, img, out in zip(ids, images, outs):
+        official = _official_alone(restorer, tmp_path / f"official_{image_id}", image_id, img, used[image_id])
+        _assert_same_pixels(official, out, f"{version} {image_id}: our runner against inference.py alone")
+
     standin.log_run(f"test_standin_diffbir[{version}]", commands, [i.shape for i in images],
                     [o.shape for o in outs], seconds, weights=written.split("\n")[:-1],
                     config_changes={k: list(v) for k, v in changed.items()})
+
+
+def _inference_args(restorer: DiffBIR, work: Path) -> list[str]:
+    """The ``inference.py`` arguments of the adapter's own command (``--prompts`` dropped)."""
+    values = {**restorer.placeholders(work), "prompt": ""}
+    argv = [part.format(**values) for part in restorer.command][2:]
+    at = argv.index("--prompts")
+    return argv[:at] + argv[at + 2:]
+
+
+def _official_alone(restorer: DiffBIR, work: Path, image_id: str, image: np.ndarray, pos_prompt: str) -> np.ndarray:
+    """The official script on a folder holding only ``image`` (the adapter's arguments, the
+    adapter's environment), sampled with ``pos_prompt``; its output image."""
+    write_png(work / "inputs" / f"{image_id}.png", image)
+    (work / "outputs").mkdir(parents=True)
+    argv = [sys.executable, "-c", OFFICIAL, *_inference_args(restorer, work), "--pos_prompt", pos_prompt]
+    proc = subprocess.run(argv, cwd=restorer.repo, capture_output=True, text=True, check=False,
+                          env={**os.environ, **OFFLINE_ENV, **restorer.env})
+    assert proc.returncode == 0, f"inference.py failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    return read_image(work / "outputs" / f"{image_id}.png")
+
+
+def _assert_same_pixels(expected: np.ndarray, got: np.ndarray, what: str) -> None:
+    assert expected.shape == got.shape, f"{what}: shape {got.shape}, expected {expected.shape}"
+    diff = np.abs(expected.astype(np.int16) - got.astype(np.int16))
+    assert diff.max() == 0, f"{what}: max pixel difference {diff.max()}, {np.count_nonzero(diff)} of {diff.size} values"
 
 
 def _default_pos_prompt(repo: Path) -> str:
