@@ -3,55 +3,40 @@ and the per-image text details (wrong words) kept for the report."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from bench.degrade import preset_definition
 from bench.io.runfiles import mean_or_none
 from bench.pipeline.datachecks import data_checks, reading_results, with_reading_counts
+from bench.pipeline.preflight import Components
 from bench.pipeline.stages.recognize import CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS, crop_scores
-from bench.records import HQ_ROW, ImageItem, LQ_ROW, REFERENCE_ROWS
-from bench.textmetrics import TEXT_METRIC_DEFINITIONS, TEXT_METRIC_HIGHER_IS_BETTER, headroom, pool
+from bench.pipeline.state import RunState, Scores
+from bench.records import REFERENCE_ROWS
+from bench.suite import Suite
+from bench.textmetrics import TEXT_METRIC_DEFINITIONS, TEXT_METRIC_HIGHER_IS_BETTER, pool
+from bench.textmetrics.headroom import HEADROOM_METRICS  # noqa: F401  (re-exported for intervals)
 
-#: text metrics whose headroom is reported for every restorer
-HEADROOM_METRICS = ("det_hmean", "e2e_none_hmean", "e2e_none_ws_hmean")
 
-
-def _metric_entries(comps, text_cfg, crop_reason: Optional[str]) -> dict:
+def _metric_entries(comps: Components, scores: Scores) -> dict:
     """The ``metrics`` section: every metric's direction, definition and status."""
     out = {}
     for state in comps.metrics:
         m = state.metric
+        info = scores.metric_info.get(state.name)
         out[state.name] = {
             "kind": "image", "mode": getattr(m, "mode", None),
             "higher_is_better": getattr(m, "higher_is_better", None),
             "definition": getattr(m, "definition", None),
             "available": state.unavailable is None,
             "reason": state.unavailable,
-            **({"info": state.info} if state.info else {}),
+            **({"info": info} if info else {}),
         }
     for name, definition in TEXT_METRIC_DEFINITIONS.items():
         out[name] = {"kind": "text", "higher_is_better": TEXT_METRIC_HIGHER_IS_BETTER.get(name),
                      "definition": definition, "available": True, "reason": None}
     for name, definition in CROP_METRIC_DEFINITIONS.items():
         out[name] = {"kind": "text", "higher_is_better": CROP_HIGHER_IS_BETTER.get(name), "definition": definition,
-                     "available": crop_reason is None, "reason": crop_reason}
-    return out
-
-
-def _headroom(results: dict, rows: list[str]) -> dict:
-    out = {}
-    for row in rows:
-        if row in REFERENCE_ROWS:
-            continue
-        entry = {}
-        for m in HEADROOM_METRICS:
-            vals = [results.get(r, {}).get(m) for r in (row, LQ_ROW, HQ_ROW)]
-            value = headroom(*vals) if None not in vals else None
-            entry[m] = value
-            if value is None:
-                entry[f"{m}_reason"] = ("undefined: F1 of HQ equals F1 of LQ" if None not in vals
-                                        else "undefined: a reference row has no value")
-        out[row] = entry
+                     "available": scores.crop_reason is None, "reason": scores.crop_reason}
     return out
 
 
@@ -63,35 +48,32 @@ def _environment_entry(component) -> dict:
     return {"environment": env} if env else {}
 
 
-def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_values: dict, set_values: dict,
-              text_cfg, crop: Optional[dict] = None,
-              crop_reason: Optional[str] = None) -> tuple[dict, list[dict], list[dict]]:
-    """Build the deterministic part of results.json, per-image rows and text details.
-
-    ``crop`` holds the recognition-on-GT-crops pairs per row and image
-    (:mod:`bench.pipeline.stages.recognize`), or ``crop_reason`` says why there are none."""
+def aggregate(suite: Suite, comps: Components, state: RunState, scores: Scores,
+              text_cfg: Any) -> tuple[dict, list[dict], list[dict]]:
+    """The deterministic sections of results.json, the per-image rows and the text details
+    (headroom and intervals follow from these: :func:`bench.pipeline.results.finish_results`)."""
+    rows, items = scores.rows, state.items
     results: dict[str, dict] = {row: {} for row in rows}
     n_images: dict[str, dict] = {row: {} for row in rows}
     for row in rows:
-        pooled = pool(r for _, r in text.get(row, []))
-        results[row].update(pooled)
-        for name, per_row in image_values.items():
+        results[row].update(pool(r for _, r in scores.text.get(row, [])))
+        for name, per_row in scores.image_values.items():
             if row in per_row:
                 value, n = mean_or_none([v for _, v in per_row[row]])
                 results[row][name] = value
                 n_images[row][name] = n
-        for name, per_row in set_values.items():
+        for name, per_row in scores.set_values.items():
             if row in per_row:
                 results[row][name] = per_row[row]
-        if crop_reason is not None:
+        if scores.crop_reason is not None:
             results[row].update({k: None for k in CROP_METRIC_DEFINITIONS})  # why: metrics.<k>.reason
-        if crop_reason is None and crop is not None and row in crop:
-            results[row].update(crop_scores([p for pairs in crop[row].values() for p in pairs]))
-    for state in comps.metrics:
-        if state.unavailable:
+        elif row in scores.crop:
+            results[row].update(crop_scores([p for pairs in scores.crop[row].values() for p in pairs]))
+    for metric in comps.metrics:
+        if metric.unavailable:
             for row in rows:
-                results[row][state.name] = None
-    reading, read_counts = reading_results(rows, items, getattr(comps, "detections", None) or {}, text_cfg)
+                results[row][metric.name] = None
+    reading, read_counts = reading_results(rows, items, state.detections, text_cfg)
     for row, stats in reading.items():
         results[row].update(stats)
     doc = {
@@ -112,13 +94,12 @@ def aggregate(suite, comps, rows, items: list[ImageItem], text: dict, image_valu
                              **_environment_entry(comps.restorers[name][0])}
                       for spec in suite.restorers for name in [spec.name] if name in comps.restorers},
         "skipped_restorers": dict(comps.skipped_restorers),
-        "metrics": _metric_entries(comps, text_cfg, crop_reason),
+        "metrics": _metric_entries(comps, scores),
         "results": results,
         "n_images_per_metric": n_images,
-        "headroom": _headroom(results, rows),
     }
-    per_image = with_reading_counts(_per_image_rows(rows, items, text, image_values), read_counts)
-    return doc, per_image, _text_details(rows, text, comps, crop)
+    per_image = with_reading_counts(_per_image_rows(rows, items, scores.text, scores.image_values), read_counts)
+    return doc, per_image, _text_details(rows, scores, state.restore_records)
 
 
 def _degradation_entry(suite) -> dict:
@@ -156,14 +137,15 @@ def _per_image_rows(rows, items, text, image_values) -> list[dict]:
     return list(by_key.values())
 
 
-def _text_details(rows, text, comps, crop: Optional[dict]) -> list[dict]:
+def _text_details(rows: list[str], scores: Scores, restore_records: dict) -> list[dict]:
     """One record per (image, row): matched pairs, wrong words, the prompt a
     restorer was given and the (GT, read) pairs of recognition on GT crops."""
     prompts = {name: {r["id"]: (r.get("prompt"), r.get("prompt_info")) for r in recs}
-               for name, recs in getattr(comps, "restore_records", {}).items()}
+               for name, recs in restore_records.items()}
+    crop = scores.crop
     out = []
     for row in rows:
-        for item, result in text.get(row, []):
+        for item, result in scores.text.get(row, []):
             rec = {"image_id": item.id, "row": row, **result.to_dict()}
             prompt: Optional[tuple] = prompts.get(row, {}).get(item.id)
             if prompt and prompt[0] is not None:

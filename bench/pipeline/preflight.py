@@ -9,8 +9,8 @@ and the rest of the run goes on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from adapters.base import Restorer
 from bench import imagemetrics
@@ -21,21 +21,23 @@ from bench.pipeline.stages.score_images import MetricState
 from bench.pipeline.stages.spot import SpotterFactory
 from bench.prompts import make_prompt_source
 from bench.registry import unknown_arguments
+from bench.spotters.base import Spotter
 from bench.suite import Suite
 
 
-@dataclass
+@dataclass(frozen=True)
 class Components:
-    """Everything a run needs, built and checked."""
+    """Everything a run is built from, built and checked; it does not change during the run
+    (what the stages produce goes to :class:`bench.pipeline.state.RunState`)."""
 
-    dataset: object
-    restorers: dict = field(default_factory=dict)  # name -> (Restorer, prompt source or None)
-    skipped_restorers: dict = field(default_factory=dict)  # name -> reason
-    spotter: object = None
-    spotter_factory: Optional[SpotterFactory] = None
-    metrics: list = field(default_factory=list)  # MetricState
-    restore_records: dict = field(default_factory=dict)  # name -> per-image restore records
-    detections: dict = field(default_factory=dict)  # (image hash, image id) -> detections
+    dataset: Any
+    #: name -> (restorer, prompt source or None)
+    restorers: dict[str, tuple[Restorer, Any]]
+    #: name -> why it was skipped (``--skip-unavailable``)
+    skipped_restorers: dict[str, str]
+    spotter: Spotter
+    spotter_factory: SpotterFactory
+    metrics: tuple[MetricState, ...]
 
 
 def _make_prompt_source(spec: dict, spotter_factory: SpotterFactory, device: str):
@@ -110,37 +112,37 @@ def build_components(suite: Suite, device: str, skip_unavailable: bool = False) 
     problems: list[str] = []
     dataset = open_dataset(suite.dataset, suite.degradation)
     problems += [f"data: {p}" for p in dataset.preflight()]
-    comps = Components(dataset=dataset)
 
     sp = suite.spotter
-    comps.spotter_factory = spotter_factory(suite, device)
+    factory = spotter_factory(suite, device)
+    spotter = None
     try:
-        comps.spotter = comps.spotter_factory.build()
-        problems += [f"spotter '{sp.name}': {p}" for p in comps.spotter.preflight()]
+        spotter = factory.build()
+        problems += [f"spotter '{sp.name}': {p}" for p in spotter.preflight()]
     except BenchError as exc:
         problems.append(f"spotter '{sp.name}': {exc}")
     except TypeError as exc:
         problems.append(f"{suite.path}: spotter.args: {exc}")
 
+    restorers: dict[str, tuple[Restorer, Any]] = {}
     optional_problems: dict[str, list[str]] = {}
     for i, spec in enumerate(suite.restorers):
-        restorer, prompt_source, found = check_restorer(suite, i, device, comps.spotter_factory)
+        restorer, prompt_source, found = check_restorer(suite, i, device, factory)
         if found:
             optional_problems[spec.name] = found
         else:
-            comps.restorers[spec.name] = (restorer, prompt_source)
+            restorers[spec.name] = (restorer, prompt_source)
 
+    skipped: dict[str, str] = {}
     for name, found in optional_problems.items():
         if skip_unavailable:
-            comps.skipped_restorers[name] = "; ".join(found)
+            skipped[name] = "; ".join(found)
         else:
             problems += [f"restorer '{name}': {p}" for p in found]
     if problems:
         raise PreflightError(problems + ["(use --skip-unavailable to run the rest and record these as skipped)"]
                              if optional_problems and not skip_unavailable else problems)
-
-    comps.metrics = build_metrics(suite.metrics.image)
-    return comps
+    return Components(dataset, restorers, skipped, spotter, factory, tuple(build_metrics(suite.metrics.image)))
 
 
 def build_metrics(names) -> list[MetricState]:
@@ -148,14 +150,11 @@ def build_metrics(names) -> list[MetricState]:
 
     states = []
     for name in names:
-        state = MetricState(name=name)
+        metric, unavailable = None, None
         try:
             metric = imagemetrics.create_metric(name)  # through the module: plugins and tests may replace it
-            missing = metric.preflight()
-            if missing:
-                state.unavailable = "; ".join(missing)
-            state.metric = metric
+            unavailable = "; ".join(metric.preflight()) or None
         except BenchError as exc:
-            state.unavailable = str(exc)
-        states.append(state)
+            unavailable = str(exc)
+        states.append(MetricState(name, metric, unavailable))
     return states

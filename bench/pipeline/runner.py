@@ -16,26 +16,28 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from bench import PROTOCOL_VERSION, __version__
 from bench.io.cache import Cache, is_url
 from bench.io.provenance import environment, git_commit, inputs_digest
 from bench.io.runfiles import SCHEMA, write_json, write_jsonl, write_per_image_csv
 from bench.pipeline.aggregate import aggregate
-from bench.pipeline.intervals import add_confidence_intervals
 from bench.pipeline.preflight import Components, build_components
+from bench.pipeline.results import finish_results
 from bench.pipeline.stages.degrade import degrade_stage
 from bench.pipeline.stages.recognize import recognition_on_crops
 from bench.pipeline.stages.restore import restore_stage
 from bench.pipeline.stages.score_images import score_stage
 from bench.pipeline.stages.score_text import score_text
 from bench.pipeline.stages.spot import spot_stage
+from bench.pipeline.state import RunState, Scores
 from bench.progress import Progress
-from bench.records import ImageItem, REFERENCE_ROWS
-from bench.scaleout.executors import make_executor
+from bench.records import REFERENCE_ROWS
+from bench.scaleout.executors import Executor, make_executor
 from bench.scaleout.shard import SampleStream, ShardSpec
 from bench.suite import Suite
 from bench.textmetrics import TextEvalConfig
@@ -110,19 +112,20 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
     else:
         tmp_cache = cache_root = Path(tempfile.mkdtemp(prefix="tair-bench-nocache-"))
     cache = Cache(cache_root)
-    stage_seconds: dict[str, float] = {}
     out_dir = Path(opts.out_dir)
     stream = SampleStream(opts.shard)
     executor = None
     try:
         executor = make_executor(opts.executor, opts.workers, opts.ray_address, device)
-        items = _run_stages(suite, comps, cache, opts, progress, stage_seconds, executor, stream)
-        doc, per_image, details = _assemble(suite, comps, items, cache, device, stage_seconds, t_start,
-                                            stream, progress, executor)
-        doc["run"]["executor"] = {"name": executor.name, "workers": opts.workers, "ray_address": opts.ray_address}
+        state = _run_stages(suite, comps, cache, opts, progress, executor, stream)
+        scores = _score(suite, comps, state, cache, device, progress, executor, stream)
+        doc, per_image, details = aggregate(suite, comps, state, scores, _text_config(suite))
+        doc.update(_provenance(device, state, stream))
+        doc["run"] = _run_section(t_start, state, cache, progress, executor, opts)
+        doc = finish_results(doc, per_image, details)
         path = _write(doc, per_image, details, out_dir, stream)
         for finish in opts.finishers:  # e.g. the HTML report, while the cached images still exist
-            finish(out_dir, items, cache, progress)
+            finish(out_dir, state.items, cache, progress)
     finally:
         if executor is not None:
             executor.close()
@@ -131,83 +134,89 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
     return doc, path
 
 
-def _timed(stage_seconds: dict, name: str, t0: float) -> None:
-    stage_seconds[name] = stage_seconds.get(name, 0.0) + time.perf_counter() - t0
-
-
-def _run_stages(suite, comps: Components, cache: Cache, opts: RunOptions, progress, stage_seconds, executor,
-                stream: SampleStream) -> list[ImageItem]:
+@contextmanager
+def _timed(state: RunState, name: str) -> Iterator[None]:
+    """Add the block's wall time to ``state.stage_seconds[name]``."""
     t0 = time.perf_counter()
-    samples = stream.filter(iter(comps.dataset))
-    items = degrade_stage(samples, suite.degradation, cache, executor, progress)
-    _timed(stage_seconds, "degrade", t0)
-    comps.restore_records = {}
+    try:
+        yield
+    finally:
+        state.stage_seconds[name] = state.stage_seconds.get(name, 0.0) + time.perf_counter() - t0
+
+
+def _run_stages(suite: Suite, comps: Components, cache: Cache, opts: RunOptions, progress: Progress,
+                executor: Executor, stream: SampleStream) -> RunState:
+    """Degrade, restore (each restorer in turn) and spot: the stages that make and read images."""
+    t0 = time.perf_counter()
+    state = RunState(items=degrade_stage(stream.filter(iter(comps.dataset)), suite.degradation, cache, executor,
+                                         progress))
+    state.stage_seconds["degrade"] = time.perf_counter() - t0
     specs = {spec.name: spec for spec in suite.restorers}
     for name, (restorer, prompt_source) in comps.restorers.items():
-        t0 = time.perf_counter()
         batch_size = opts.batch_size or (specs[name].batch_size if name in specs else None)
-        comps.restore_records[name] = restore_stage(executor, name, restorer, prompt_source, cache, items, progress,
-                                                    batch_size)
-        _timed(stage_seconds, f"restore:{name}", t0)
-    t0 = time.perf_counter()
-    jobs = [(h, it.id) for it in items for h in it.outputs.values()]
-    comps.detections = spot_stage(jobs, comps.spotter_factory, comps.spotter, cache, executor, progress)
-    _timed(stage_seconds, "spot", t0)
-    return items
+        with _timed(state, f"restore:{name}"):
+            state.restore_records[name] = restore_stage(executor, name, restorer, prompt_source, cache, state.items,
+                                                        progress, batch_size)
+    with _timed(state, "spot"):
+        jobs = [(h, it.id) for it in state.items for h in it.outputs.values()]
+        state.detections = spot_stage(jobs, comps.spotter_factory, comps.spotter, cache, executor, progress)
+    return state
 
 
-def _assemble(suite: Suite, comps: Components, items: list[ImageItem], cache: Cache, device: str,
-              stage_seconds: dict, t_start: float, stream: SampleStream,
-              progress: Progress, executor) -> tuple[dict, list[dict], list[dict]]:
-    rows = [r for r in REFERENCE_ROWS if any(r in it.outputs for it in items)] + list(comps.restorers)
-    t0 = time.perf_counter()
+def _text_config(suite: Suite) -> TextEvalConfig:
     tm = suite.metrics.text
-    text_cfg = TextEvalConfig(compat=tm.compat, matching=tm.matching, confident_threshold=tm.confident_threshold)
+    return TextEvalConfig(compat=tm.compat, matching=tm.matching, confident_threshold=tm.confident_threshold)
+
+
+def _score(suite: Suite, comps: Components, state: RunState, cache: Cache, device: str, progress: Progress,
+           executor: Executor, stream: SampleStream) -> Scores:
+    """Text scores, recognition on GT crops and image metrics of every row."""
+    items = state.items
+    rows = [r for r in REFERENCE_ROWS if any(r in it.outputs for it in items)] + list(comps.restorers)
     vocabulary = frozenset(stream.vocabulary)  # over all images of the set, also in a shard run
-    text = score_text(items, rows, comps.detections, text_cfg, vocabulary)
-    _timed(stage_seconds, "score", t0)
+    with _timed(state, "score"):
+        text = score_text(items, rows, state.detections, _text_config(suite), vocabulary)
     # recognize before the image metrics: it reuses the spotter the spot stage left in each
     # worker, which the metric workers then drop (one stage's models in memory at a time)
-    t0 = time.perf_counter()
-    crop, crop_reason = recognition_on_crops(items, rows, comps.spotter, comps.spotter_factory, cache, progress,
-                                             executor)
-    _timed(stage_seconds, "recognize", t0)
-    t0 = time.perf_counter()
-    image_values, set_values = score_stage(comps.metrics, items, rows, cache, executor, progress, device)
-    _timed(stage_seconds, "score", t0)
-    doc, per_image, details = aggregate(suite, comps, rows, items, text, image_values, set_values, text_cfg,
-                                        crop, crop_reason)
-    add_confidence_intervals(doc, per_image, details)
-    doc.update({
+    with _timed(state, "recognize"):
+        crop, crop_reason = recognition_on_crops(items, rows, comps.spotter, comps.spotter_factory, cache,
+                                                 progress, executor)
+    with _timed(state, "score"):
+        image_values, set_values, info = score_stage(list(comps.metrics), items, rows, cache, executor, progress,
+                                                     device)
+    return Scores(rows, text, image_values, set_values, crop, crop_reason, info)
+
+
+def _provenance(device: str, state: RunState, stream: SampleStream) -> dict:
+    return {
         "schema": SCHEMA,
         "tair_bench_version": __version__,
         "protocol_version": PROTOCOL_VERSION,
         "git_commit": git_commit(),
         "environment": environment(device),
-        "inputs": inputs_digest(items),
+        "inputs": inputs_digest(state.items),
         **({"shard": stream.describe()} if stream.shard is not None else {}),
-    })
-    doc["run"] = {
+    }
+
+
+def _run_section(t_start: float, state: RunState, cache: Cache, progress: Progress, executor: Executor,
+                 opts: RunOptions) -> dict:
+    """How this run went: times, cache use, executor (not part of the comparable results)."""
+    return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
         "seconds": round(time.time() - t_start, 3),
-        "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()},
+        "stage_seconds": {k: round(v, 3) for k, v in state.stage_seconds.items()},
         "stage_items": progress.timings,
         "cache": {"root": str(cache.root), "stages": cache.stats()},
         "restore_seconds_per_image": {
-            name: _mean([r.get("seconds") for r in recs]) for name, recs in comps.restore_records.items()},
+            name: _mean([r.get("seconds") for r in recs]) for name, recs in state.restore_records.items()},
+        "executor": {"name": executor.name, "workers": opts.workers, "ray_address": opts.ray_address},
     }
-    return _ordered(doc), per_image, details
 
 
-def _mean(vals):
+def _mean(vals: list) -> Optional[float]:
     vals = [v for v in vals if v is not None]
     return round(sum(vals) / len(vals), 4) if vals else None
-
-
-def _ordered(doc: dict) -> dict:
-    first = ["schema", "tair_bench_version", "protocol_version", "git_commit", "suite", "data", "degradation",
-             "spotter", "rows", "metrics", "results"]
-    return {**{k: doc[k] for k in first if k in doc}, **{k: v for k, v in doc.items() if k not in first}}
 
 
 def _write(doc: dict, per_image: list[dict], details: list[dict], out_dir: Path, stream: SampleStream) -> Path:

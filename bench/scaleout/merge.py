@@ -43,9 +43,8 @@ from bench.io.cache import Cache, is_url
 from bench.io.provenance import inputs_digest
 from bench.io.runfiles import (mean_or_none, read_jsonl, read_per_image_csv, read_results, write_json,
                                write_jsonl, write_per_image_csv)
-from bench.pipeline.aggregate import _headroom
 from bench.pipeline.datachecks import merge_gt_checks, reading_from_per_image
-from bench.pipeline.intervals import add_confidence_intervals
+from bench.pipeline.results import finish_results
 from bench.pipeline.stages.recognize import crop_scores
 from bench.pipeline.stages.score_images import FEATURES, MetricState, feature_key, set_metric_images, set_metric_values
 from bench.records import ImageItem
@@ -268,15 +267,11 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
     merged_keys = _merge_rows(doc, rows, details, per_image)
     cache = _merge_set_metrics(doc, shards, cache_dir, items, rows, merged_keys)
     _drop_unmerged(doc, merged_keys, notes)
-    doc["headroom"] = _headroom(doc["results"], rows)
     doc["data"]["n_images"] = len(items)
     if "gt_checks" in doc["data"]:  # per-image counts: summed over the shards' disjoint images
         doc["data"]["gt_checks"] = merge_gt_checks([s.doc["data"].get("gt_checks") for s in shards])
     doc["inputs"] = inputs_digest(items)
     doc.pop("shard", None)
-    add_confidence_intervals(doc, per_image, details, n_resamples=doc["intervals"]["n_resamples"],
-                             seed=doc["intervals"]["seed"], baseline=doc["intervals"]["baseline"],
-                             level=doc["intervals"]["level"])
     commits = sorted({str(s.doc.get("git_commit")) for s in shards})
     if len(commits) > 1:
         notes.append(f"shards ran at different git commits: {', '.join(commits)}")
@@ -288,6 +283,9 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
                             "count": shards[0].doc["shard"]["count"], "notes": notes},
                   "cache": {"root": str(cache.root) if cache is not None else
                             _get(shards[0].doc, ("run", "cache", "root")), "stages": {}}}
+    boot = doc["intervals"]
+    doc = finish_results(doc, per_image, details, n_resamples=boot["n_resamples"], seed=boot["seed"],
+                         baseline=boot["baseline"], level=boot["level"])
     details.sort(key=lambda d: (d["image_id"], rows.index(d["row"])))  # the order 'bench run' writes
     return doc, per_image, details
 

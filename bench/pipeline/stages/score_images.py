@@ -18,7 +18,7 @@ and values are assembled by cache key in the items' order.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
@@ -35,14 +35,13 @@ WORKER_FAMILY = "metrics"
 SCORE_BATCH = 4
 
 
-@dataclass
+@dataclass(frozen=True)
 class MetricState:
     """One image metric of the suite: the object, or why it is unavailable."""
 
     name: str
     metric: Any = None
     unavailable: Optional[str] = None
-    info: dict = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -161,9 +160,10 @@ def _is_score_record(record: Any) -> bool:
 
 
 def score_stage(states: list[MetricState], items: list[ImageItem], rows: list[str], cache: Cache, executor: Any,
-                progress: Any, device: str) -> tuple[dict, dict]:
-    """``(image_values, set_values)`` of every available metric:
-    ``{name: {row: [(item, value or None)]}}`` and ``{name: {row: value}}``."""
+                progress: Any, device: str) -> tuple[dict, dict, dict]:
+    """``(image_values, set_values, info)`` of every available metric:
+    ``{name: {row: [(item, value or None)]}}``, ``{name: {row: value}}`` and, for each set
+    metric, ``{name: {"features_computed": n, "features_from_cache": m}}``."""
     active = [s for s in states if not s.unavailable]
     per_image = [s for s in active if s.metric.mode != "set"]
     set_level = [s for s in active if s.metric.mode == "set"]
@@ -184,12 +184,12 @@ def score_stage(states: list[MetricState], items: list[ImageItem], rows: list[st
                                    for pred, ref, item in row_pairs]
                              for row, row_pairs in pairs[s.name].items()}
                     for s in per_image}
-    set_values = {}
+    set_values, info = {}, {}
     for s in set_level:
         unique = {Entry(FEATURES, feature_key(s, h)) for h in set_metric_images(items, rows)}
-        s.info["features_computed"] = len(unique & mapped.computed)
-        s.info["features_from_cache"] = len(unique - mapped.computed)
+        info[s.name] = {"features_computed": len(unique & mapped.computed),
+                        "features_from_cache": len(unique - mapped.computed)}
         feats = {h: np.asarray(values[Entry(FEATURES, feature_key(s, h))]["features"])
                  for h in set_metric_images(items, rows)}
         set_values[s.name] = set_metric_values(s, items, rows, feats)
-    return image_values, set_values
+    return image_values, set_values, info
