@@ -19,6 +19,9 @@ difference is "significant" when its interval excludes 0. Set-level metrics
 The re-pooling is vectorised: per image a small vector of sufficient statistics
 (counts, edit distances), an integer weight matrix ``W`` (resamples x images,
 how often each image was drawn) and ``W @ stats`` gives every resample's sums.
+Which statistics and which formulas: the metric table
+(:data:`bench.textmetrics.table.TEXT_METRICS`), the one ``pool`` uses; every pooled
+spotting metric but the counts gets an interval.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ import numpy as np
 from bench.io.runfiles import finite_or_none
 from bench.pipeline.aggregate import HEADROOM_METRICS
 from bench.records import HQ_ROW, LQ_ROW, REFERENCE_ROWS
-from bench.textmetrics.formulas import prh_arrays, ratio, recognition_from_sums
-from bench.textmetrics.recognition import recognition_sums
-from bench.textmetrics.results import modes_of
+from bench.textmetrics.results import ImageTextResult, modes_of
+from bench.textmetrics.statistics import result_statistics
+from bench.textmetrics.table import SPOTTING, TextMetric, metrics_of
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
@@ -41,10 +44,6 @@ METHOD = ("paired percentile bootstrap over images: {n} resamples with replaceme
           "seed {seed}); the same resampled images for every row; per-image metrics re-averaged, pooled "
           "text metrics re-pooled from per-image counts; {level:.0%} percentile interval; a difference to "
           "'{baseline}' is significant when its interval excludes 0")
-
-#: per-image sufficient statistics of the pooled text metrics (columns of the stats matrix)
-_REC_SUMS = ("n", "correct", "dist", "gt_chars", "ned_sum")  # keys of recognition_sums
-_EXTRA_STATS = ("e2e_none_pairs", "confidently_wrong", "phantom", "phantom_valid")
 
 
 def resample_weights(n_images: int, n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> np.ndarray:
@@ -69,48 +68,29 @@ def _image_means(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 # -- pooled text metrics -------------------------------------------------------------------------
 
-def text_stats(detail: dict, modes: tuple[str, ...]) -> list[float]:
-    """Sufficient statistics of one image's text result (a ``text_details`` record),
-    in the order of :func:`_stat_names`."""
-    row: list[float] = []
-    for mode in modes:
-        c = detail["counts"][mode]
-        row += [c["matched"], c["n_gt"], c["n_det"]]
-    pairs = [(p["gt_text"], p["pred_text"]) for p in detail.get("pairs", []) if (p.get("correct") or {}).get("det")]
-    sums = recognition_sums(pairs, case_sensitive=False)
-    row += [sums[k] for k in _REC_SUMS]
-    phantom = detail.get("n_phantom")
-    row += [detail.get("e2e_none_pairs", 0), detail.get("confidently_wrong", 0),
-            phantom or 0, 0 if phantom is None else 1]
-    return row
-
-
-def text_formulas(modes: tuple[str, ...]) -> dict[str, Callable[[dict], np.ndarray]]:
-    """Pooled text metric name -> function of the summed statistics, through the same
-    formulas as ``pool`` (:mod:`bench.textmetrics.formulas`); NaN = undefined, left
-    out of the interval."""
-    out: dict[str, Callable[[dict], np.ndarray]] = {}
-    for mode in modes:
-        def part(i, m=mode):
-            return lambda s: prh_arrays(s[f"{m}:matched"], s[f"{m}:n_det"], s[f"{m}:n_gt"])[i]
-
-        out.update({f"{mode}_precision": part(0), f"{mode}_recall": part(1), f"{mode}_hmean": part(2)})
-
-    def rec(key):
-        return lambda s: recognition_from_sums({k: s[f"rec_{k}"] for k in _REC_SUMS})[key]
-
-    out.update({
-        "confidently_wrong_rate": lambda s: ratio(s["confidently_wrong"], s["e2e_none_pairs"], np.nan),
-        "rec_word_accuracy": rec("word_accuracy"),
-        "rec_cer": rec("cer"),
-        "rec_one_minus_ned": rec("one_minus_ned"),
-        "phantom_per_image": lambda s: ratio(s["phantom"], s["phantom_valid"], np.nan),
-    })
-    return out
+def _interval_metrics(modes: tuple[str, ...]) -> tuple[TextMetric, ...]:
+    """The table's pooled spotting metrics that get an interval: all but the counts."""
+    return tuple(m for m in metrics_of(SPOTTING, modes) if m.formula is not None)
 
 
 def _stat_names(modes: tuple[str, ...]) -> list[str]:
-    return [f"{m}:{k}" for m in modes for k in ("matched", "n_gt", "n_det")] + [f"rec_{k}" for k in _REC_SUMS] + list(_EXTRA_STATS)
+    """The columns of the stats matrix: the statistics those metrics take, in the order
+    :func:`result_statistics` declares them."""
+    needed = {s for m in _interval_metrics(modes) for s in m.stats}
+    return [n for n in result_statistics([], modes) if n in needed]
+
+
+def text_stats(detail: dict, modes: tuple[str, ...]) -> list[float]:
+    """Sufficient statistics of one image's text result (a ``text_details`` record),
+    in the order of :func:`_stat_names`."""
+    stats = result_statistics([ImageTextResult.from_dict(detail)], modes)
+    return [stats[n] for n in _stat_names(modes)]
+
+
+def text_formulas(modes: tuple[str, ...]) -> dict[str, Callable[[dict], np.ndarray]]:
+    """Pooled text metric name -> function of the summed statistics: the table's
+    formulas, the same ``pool`` uses; NaN = undefined, left out of the interval."""
+    return {m.name: m.value for m in _interval_metrics(modes)}
 
 
 def pooled_resamples(weights: np.ndarray, stats: np.ndarray, valid: np.ndarray, modes: tuple[str, ...],

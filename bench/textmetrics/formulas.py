@@ -1,9 +1,10 @@
 """Each data-set level text formula, written once and evaluated element-wise.
 
-``bench.textmetrics.pooling`` calls these on one pooled total (0-d arrays);
-the bootstrap (:mod:`bench.pipeline.intervals`) calls them on every resample at once;
-``bench merge`` re-pools shards through ``pool``. NaN marks "undefined" here; the
-scalar callers turn it into ``None``.
+The metric table (:mod:`bench.textmetrics.table`) names one of these for every pooled
+score. ``pool`` calls them on one pooled total (0-d arrays); the bootstrap
+(:mod:`bench.pipeline.intervals`) calls them on every resample at once; ``bench merge``
+re-pools shards through ``pool``. NaN marks "undefined" here; the scalar callers turn
+it into ``None``.
 """
 
 from __future__ import annotations
@@ -18,22 +19,55 @@ def ratio(num, den, empty: float) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), empty)
 
 
+def rate(num, den) -> np.ndarray:
+    """``num / den``, NaN (undefined) where ``den == 0``."""
+    return ratio(num, den, np.nan)
+
+
+# -- pooled precision, recall and H-mean: 0 on a zero denominator as TESTR, NaN for all
+# three where there is no cared GT (GT = 0: nothing to measure)
+
+def precision(matched, n_det, n_gt) -> np.ndarray:
+    """P = M / Det."""
+    return np.where(np.asarray(n_gt) > 0, ratio(matched, n_det, 0.0), np.nan)
+
+
+def recall(matched, n_gt) -> np.ndarray:
+    """R = M / GT."""
+    return np.where(np.asarray(n_gt) > 0, ratio(matched, n_gt, 0.0), np.nan)
+
+
+def hmean(matched, n_det, n_gt) -> np.ndarray:
+    """H = 2PR / (P + R) of :func:`precision` and :func:`recall`."""
+    p, r = precision(matched, n_det, n_gt), recall(matched, n_gt)
+    return np.where(np.asarray(n_gt) > 0, ratio(2 * p * r, p + r, 0.0), np.nan)
+
+
 def prh_arrays(matched, n_det, n_gt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The one definition of pooled precision, recall and H-mean, element-wise (the
-    bootstrap evaluates it on every resample at once): R = M / GT, P = M / Det,
-    H = 2PR / (P + R), 0 on a zero denominator as TESTR, and NaN for all three where
-    there is no cared GT (GT = 0)."""
-    has_gt = np.asarray(n_gt) > 0
-    p = np.where(has_gt, ratio(matched, n_det, 0.0), np.nan)
-    r = np.where(has_gt, ratio(matched, n_gt, 0.0), np.nan)
-    h = np.where(has_gt, ratio(2 * p * r, p + r, 0.0), np.nan)
-    return p, r, h
+    """:func:`precision`, :func:`recall` and :func:`hmean` together."""
+    return precision(matched, n_det, n_gt), recall(matched, n_gt), hmean(matched, n_det, n_gt)
+
+
+# -- recognition over (GT word, read word) pairs, from the sums of
+# :func:`bench.textmetrics.recognition.recognition_sums`; NaN where undefined
+
+def word_accuracy(correct, n) -> np.ndarray:
+    """Share of pairs whose words are identical (NaN without pairs)."""
+    return rate(correct, n)
+
+
+def cer(dist, gt_chars) -> np.ndarray:
+    """Sum of edit distances / sum of GT lengths (can exceed 1; NaN without GT characters)."""
+    return rate(dist, gt_chars)
+
+
+def one_minus_ned(ned_sum, n) -> np.ndarray:
+    """Mean of the per-pair ``1 - NED`` terms (NaN without pairs)."""
+    return rate(ned_sum, n)
 
 
 def recognition_from_sums(sums: dict) -> dict:
-    """The one definition of word accuracy, CER and 1-NED from (summed)
-    :func:`bench.textmetrics.recognition.recognition_sums`, element-wise (scalars, or arrays of bootstrap
-    resamples); NaN where undefined (no pairs; no GT characters for CER)."""
-    return {"word_accuracy": ratio(sums["correct"], sums["n"], np.nan),
-            "cer": ratio(sums["dist"], sums["gt_chars"], np.nan),
-            "one_minus_ned": ratio(sums["ned_sum"], sums["n"], np.nan)}
+    """Word accuracy, CER and 1-NED from (summed) ``recognition_sums``, element-wise."""
+    return {"word_accuracy": word_accuracy(sums["correct"], sums["n"]),
+            "cer": cer(sums["dist"], sums["gt_chars"]),
+            "one_minus_ned": one_minus_ned(sums["ned_sum"], sums["n"])}

@@ -1,4 +1,4 @@
-"""Data-set level text metrics from per-image results (definitions: :mod:`.definitions`).
+"""Data-set level text metrics: point estimates of the metric table (:mod:`.table`).
 
 TESTR pools: it sums matches, cared GT and cared detections over all images, then
 computes R = M / GT, P = M / Det, H = 2PR / (P + R), a zero denominator giving 0
@@ -14,12 +14,14 @@ nothing to measure, so we report ``None`` for all three and say why in
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import groupby
+from typing import Any
 
 from bench.textmetrics.formulas import prh_arrays
-from bench.textmetrics.recognition import recognition_scores
 from bench.textmetrics.results import Counts, ImageTextResult, modes_of
-
+from bench.textmetrics.statistics import crop_statistics, result_statistics
+from bench.textmetrics.table import CROPS, SPOTTING, TextMetric, metrics_of
 
 NO_IMAGES_REASON = "no annotated image: text P/R/H need ground-truth words (see the text statistics read_*)"
 NO_GT_REASON = "no cared GT word in this mode (GT = 0): nothing to measure"
@@ -37,33 +39,33 @@ def prh(c: Counts) -> tuple[float | None, float | None, float | None]:
     return _none_if_nan(p), _none_if_nan(r), _none_if_nan(h)
 
 
+def _point(metric: TextMetric, sums: Mapping[str, Any]) -> float | None | int:
+    """One metric's point estimate: a count as summed, a score as a float (``None`` if undefined)."""
+    value = metric.value(sums)
+    return value if metric.formula is None else _none_if_nan(value)
+
+
 def pool(results: Iterable[ImageTextResult]) -> dict[str, float | None | int]:
-    """Pooled metrics over images; every key is defined in ``TEXT_METRIC_DEFINITIONS``."""
+    """Pooled metrics over images: the table's :data:`~.table.SPOTTING` metrics in table
+    order (within a mode P/R/H before its counts, results.json's key order), and
+    ``<mode>_reason`` where a mode's H-mean is null. Every key is defined in
+    ``TEXT_METRIC_DEFINITIONS``."""
     results = list(results)
-    out: dict[str, float | None | int] = {"n_images": len(results)}
-    for mode in (modes_of(r.counts for r in results) if results else modes_of([])):
-        total = sum((r.counts[mode] for r in results), Counts())
-        p, r, h = prh(total)
-        out.update({
-            f"{mode}_precision": p, f"{mode}_recall": r, f"{mode}_hmean": h,
-            f"{mode}_matched": total.matched, f"{mode}_n_gt": total.n_gt, f"{mode}_n_det": total.n_det,
-        })
-        if h is None:
+    modes = modes_of(r.counts for r in results)
+    sums = result_statistics(results, modes)
+    out: dict[str, float | None | int] = {}
+    for mode, group in groupby(metrics_of(SPOTTING, modes), key=lambda m: m.mode):
+        metrics = list(group)
+        if mode is not None:
+            metrics.sort(key=lambda m: m.formula is None)
+        out.update({m.name: _point(m, sums) for m in metrics if m.when is None or sums[m.when] > 0})
+        if mode is not None and out[f"{mode}_hmean"] is None:
             out[f"{mode}_reason"] = NO_IMAGES_REASON if not results else NO_GT_REASON
-    n_pairs = sum(r.e2e_none_pairs for r in results)
-    n_cw = sum(r.confidently_wrong for r in results)
-    out["e2e_none_pairs"] = n_pairs
-    out["confidently_wrong"] = n_cw
-    out["confidently_wrong_rate"] = n_cw / n_pairs if n_pairs else None
-
-    rec_pairs = [(p.gt_text, p.pred_text) for r in results for p in r.pairs if p.correct.get("det")]
-    rec = recognition_scores(rec_pairs, case_sensitive=False)
-    out.update({"rec_n": rec["n"], "rec_word_accuracy": rec["word_accuracy"],
-                "rec_cer": rec["cer"], "rec_one_minus_ned": rec["one_minus_ned"]})
-
-    phantom = [r.n_phantom for r in results if r.n_phantom is not None]
-    if phantom:
-        out["phantom_total"] = sum(phantom)
-        out["phantom_n_images"] = len(phantom)
-        out["phantom_per_image"] = sum(phantom) / len(phantom)
     return out
+
+
+def crop_scores(pairs: Sequence[Sequence[str]]) -> dict[str, float | None | int]:
+    """The ``crop_*`` metrics (the table's :data:`~.table.CROPS` metrics) of the
+    (GT word, read word) pairs of recognition on GT crops, pooled over images."""
+    sums = crop_statistics(pairs)
+    return {m.name: _point(m, sums) for m in metrics_of(CROPS)}

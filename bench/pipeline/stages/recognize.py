@@ -5,7 +5,7 @@ crop of its polygon (:func:`bench.textmetrics.rectified_crop`) and read by the
 suite spotter's recognizer alone (:meth:`bench.spotters.base.Spotter.recognize`).
 A restorer that smears letters is then caught even where the detector would
 miss the word. Reads are cached per (spotter version + config, image hash,
-polygons). Scores pool all words of a row (:func:`recognition_scores`).
+polygons). Scores pool all words of a row (:func:`bench.textmetrics.crop_scores`).
 """
 
 from __future__ import annotations
@@ -17,20 +17,12 @@ from bench.pipeline.stages.cached_map import Entry, StageWork, cached_map
 from bench.pipeline.stages.spot import WORKER_FAMILY, setup_spotter, spotter_setup_args, worker_spotter
 from bench.records import ImageItem
 from bench.spotters.base import Spotter
-from bench.textmetrics import recognition_scores, rectified_crop
+# crop_* (definitions, directions, scoring) live in the text metric table; re-exported for older imports
+from bench.textmetrics import CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS, crop_scores  # noqa: F401
+from bench.textmetrics import rectified_crop
 
 STAGE = "recognize"
 
-#: exact definitions, copied into results.json
-CROP_METRIC_DEFINITIONS = {
-    "crop_n": "Number of cared GT words (not ###) read from their rectified GT-polygon crops, summed over images.",
-    "crop_word_accuracy": "Recognition on GT crops (no detection involved): share of cared GT words whose crop "
-                          "the spotter's recognizer reads exactly as the GT word, case-insensitive.",
-    "crop_cer": "Recognition on GT crops: sum of Levenshtein distances (upper-cased) / sum of GT word lengths.",
-    "crop_one_minus_ned": "Recognition on GT crops: mean over words of 1 - Levenshtein / max(len(gt), len(read)), "
-                          "upper-cased.",
-}
-CROP_HIGHER_IS_BETTER = {"crop_word_accuracy": True, "crop_cer": False, "crop_one_minus_ned": True}
 #: images per call to a worker (amortises the call overhead of remote actors)
 READ_BATCH = 4
 
@@ -57,18 +49,11 @@ def _is_reads_record(record: Any) -> bool:
     return isinstance(record, dict) and isinstance(record.get("reads"), list)
 
 
-def crop_scores(pairs: list) -> dict:
-    """The ``crop_*`` metrics of a list of (GT word, read word) pairs."""
-    s = recognition_scores([tuple(p) for p in pairs], case_sensitive=False)
-    return {"crop_n": s["n"], "crop_word_accuracy": s["word_accuracy"], "crop_cer": s["cer"],
-            "crop_one_minus_ned": s["one_minus_ned"]}
-
-
 def recognition_on_crops(items: list[ImageItem], rows: list[str], key_spotter: Spotter, factory: Any,
                          cache: Cache, progress: Any, executor: Any) -> tuple[dict, Optional[str]]:
     """``({row: {image_id: [(GT word, read word), ...]}}, None)``, or ``({}, reason)``
     when the spotter has no separate recognizer. Pairs are kept per image so that
-    shards can be merged by re-pooling them (:func:`crop_scores`).
+    shards can be merged by re-pooling them (:func:`bench.textmetrics.crop_scores`).
 
     Reads missing from the cache run on ``executor`` (:mod:`bench.scaleout.executors`),
     one job per distinct (image, polygons), with the spotter ``factory`` builds in each
