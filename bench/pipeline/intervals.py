@@ -31,8 +31,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from bench.io.runfiles import finite_or_none
-from bench.pipeline.aggregate import HEADROOM_METRICS
 from bench.records import HQ_ROW, LQ_ROW, REFERENCE_ROWS
+from bench.textmetrics.headroom import HEADROOM_METRICS
 from bench.textmetrics.results import ImageTextResult, modes_of
 from bench.textmetrics.statistics import result_statistics
 from bench.textmetrics.table import SPOTTING, TextMetric, metrics_of
