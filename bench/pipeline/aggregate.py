@@ -9,12 +9,11 @@ from bench.degrade import preset_definition
 from bench.io.runfiles import mean_or_none
 from bench.pipeline.datachecks import data_checks, reading_results, with_reading_counts
 from bench.pipeline.preflight import Components
-from bench.pipeline.stages.recognize import CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS, crop_scores
 from bench.pipeline.state import RunState, Scores
 from bench.records import REFERENCE_ROWS
 from bench.suite import Suite
-from bench.textmetrics import TEXT_METRIC_DEFINITIONS, TEXT_METRIC_HIGHER_IS_BETTER, pool
-from bench.textmetrics.headroom import HEADROOM_METRICS  # noqa: F401  (re-exported for intervals)
+from bench.textmetrics import (CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS, TEXT_METRIC_DEFINITIONS,
+                               TEXT_METRIC_HIGHER_IS_BETTER, crop_scores, pool)
 
 
 def _metric_entries(comps: Components, scores: Scores) -> dict:

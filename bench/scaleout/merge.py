@@ -45,10 +45,9 @@ from bench.io.runfiles import (mean_or_none, read_jsonl, read_per_image_csv, rea
                                write_jsonl, write_per_image_csv)
 from bench.pipeline.datachecks import merge_gt_checks, reading_from_per_image
 from bench.pipeline.results import finish_results
-from bench.pipeline.stages.recognize import crop_scores
 from bench.pipeline.stages.score_images import FEATURES, MetricState, feature_key, set_metric_images, set_metric_values
 from bench.records import ImageItem
-from bench.textmetrics import pool
+from bench.textmetrics import crop_scores, pool
 from bench.textmetrics.results import ImageTextResult
 
 #: (key path in results.json, what it is) that must be equal across shards

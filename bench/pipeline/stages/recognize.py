@@ -18,7 +18,6 @@ from bench.pipeline.stages.spot import WORKER_FAMILY, setup_spotter, spotter_set
 from bench.records import ImageItem
 from bench.spotters.base import Spotter
 # crop_* (definitions, directions, scoring) live in the text metric table; re-exported for older imports
-from bench.textmetrics import CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS, crop_scores  # noqa: F401
 from bench.textmetrics import rectified_crop
 
 STAGE = "recognize"
