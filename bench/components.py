@@ -8,6 +8,7 @@ Adding a restorer = one file in ``adapters/`` plus one ``RESTORERS.add`` line he
 
 from __future__ import annotations
 
+import inspect
 from typing import Optional
 
 from .degrade import BACKENDS, DEFAULT_BACKEND, PRESETS
@@ -84,3 +85,16 @@ def declared_args(registry: Registry, name: str) -> Optional[frozenset]:
         return None
     declared = getattr(cls, "declared_args", None)
     return declared() if callable(declared) else None
+
+
+def default_min_score(name: str) -> Optional[float]:
+    """Spotter ``name``'s own ``min_score`` default (its ``__init__``), which a suite without
+    ``spotter.min_score`` uses (0.5 for most; 0 for a spotter whose model applies its own
+    threshold). None when the class cannot be imported here or sets no number."""
+    try:
+        cls = SPOTTERS.load(name)
+    except BenchError:
+        return None
+    param = inspect.signature(cls.__init__).parameters.get("min_score")
+    default = None if param is None else param.default
+    return float(default) if isinstance(default, (int, float)) and not isinstance(default, bool) else None

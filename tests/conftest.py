@@ -12,11 +12,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-#: CI (``.ci/run``, with CI=true) installs every tool the tests use, so a skip there is a
-#: missing install step, not a choice: it is turned into a failure. The one exception is a
-#: snapshot that ../shared/upstream does not carry (see tests/conformance/conftest.py).
+#: CI (``.ci/run``, with CI=true) installs every tool the tests use and carries every upstream
+#: snapshot, so a skip there is a missing install step, not a choice: it is turned into a failure.
 IN_CI = os.environ.get("CI") == "true"
-SKIPS_ALLOWED_IN_CI = ("../shared/upstream does not carry it yet",)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -26,9 +24,8 @@ def pytest_runtest_makereport(item, call):
     if not (IN_CI and report.skipped) or hasattr(report, "wasxfail"):
         return
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-    if not any(allowed in reason for allowed in SKIPS_ALLOWED_IN_CI):
-        report.outcome = "failed"
-        report.longrepr = f"skipped in CI ({reason}): CI installs everything the tests need, so this must run"
+    report.outcome = "failed"
+    report.longrepr = f"skipped in CI ({reason}): CI installs everything the tests need, so this must run"
 
 
 @pytest.fixture(scope="session")

@@ -32,10 +32,16 @@ depends on it, PROTOCOL.md), the records of the ``predictions`` spotter
 * ``score``: ``Instances.scores``, the detection score the evaluator writes
   (text_evaluation.py:252, :273).
 
-Then ``score >= min_score`` like every spotter (on top of ``inference_th``).
+The cut. The model keeps the queries scoring ``>= INFERENCE_TH_TEST``
+(adet/modeling/transformer_detector.py:115, :230; 0.45 in configs/TESTR/Base-TESTR.yaml:13)
+and TESTR's evaluator adds only ``score > 0.1`` (adet/evaluation/text_evaluation.py:107), so
+that threshold is the cut: ``min_score`` defaults to 0 (no cut on top), a ``min_score`` above
+the threshold is refused (:meth:`TESTRSpotter.cut_problem`), and ``config()["score_cut"]``
+(``spotter.config.score_cut`` in results.json) records the cut the run used.
 
 GPU only: TESTR's MSDeformAttn op has no CPU kernel
-(adet/layers/csrc/DeformAttn/ms_deform_attn.h:38, called at adet/layers/ms_deform_attn.py:23).
+(adet/layers/csrc/DeformAttn/ms_deform_attn.h:38, called at adet/layers/ms_deform_attn.py:23);
+preflight and :meth:`TESTRSpotter.load` refuse any other device.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import subprocess
 import tempfile
 import threading
@@ -69,6 +76,8 @@ DEFAULT_CONFIG = "configs/TESTR/TotalText/TESTR_R_50_Polygon.yaml"
 CTLABELS = tuple(chr(code) for code in range(32, 127))
 #: the evaluator's symbol for index voc_size - 1 (text_evaluation.py:28)
 NULL_CHAR = "\u53e3"
+#: ``MODEL.TRANSFORMER.INFERENCE_TH_TEST`` where no config file sets it (adet/config/defaults.py:343)
+ADET_INFERENCE_TH = 0.45
 #: the vocabulary size the built-in CTLABELS serve (adet/config/defaults.py:97, :344)
 VOC_SIZE = 96
 #: control points of a polygon model (TotalText/Base-TotalText-Polygon.yaml)
@@ -169,7 +178,7 @@ class TESTRSpotter(Spotter):
     upstream: ClassVar[str] = "TESTR"
     repo_url: ClassVar[str] = "https://github.com/mlpc-ucsd/TESTR"
 
-    def __init__(self, min_score: float = 0.5, device: str = "cpu", repo: str = "", config: str = DEFAULT_CONFIG,
+    def __init__(self, min_score: float = 0.0, device: str = "cpu", repo: str = "", config: str = DEFAULT_CONFIG,
                  weights: str = "", python: Optional[str] = None, inference_th: Optional[float] = None,
                  timeout_s: float = 600.0, **args: Any):
         super().__init__(min_score, device, repo=repo, config=config, weights=weights,
@@ -217,10 +226,64 @@ class TESTRSpotter(Spotter):
         if self._at(self.args["config"]).is_file() and not merged.get("USE_POLYGON"):
             problems.append(f"{who}: {self._at(self.args['config'])} is not a polygon model (MODEL.TRANSFORMER."
                             f"USE_POLYGON is not true) -- use a *_Polygon.yaml config and its weights")
-        if not str(self.device).startswith("cuda"):
-            problems.append(f"{who}: device '{self.device}' -- TESTR's MSDeformAttn has no CPU kernel "
-                            f"(adet/layers/csrc/DeformAttn/ms_deform_attn.h:38); run with --device cuda")
+        problems += [p for p in (self.device_problem(), self.cut_problem(self.threshold()[0])) if p]
         return problems + self._env_problems()
+
+    # -- device and cut --------------------------------------------------------------
+    def device_problem(self) -> Optional[str]:
+        """Why ``device`` cannot run TESTR (not CUDA), or None; preflight and load both ask."""
+        if str(self.device).startswith("cuda"):
+            return None
+        return (f"spotter testr: device '{self.device}' -- TESTR's MSDeformAttn has no CPU kernel "
+                f"(adet/layers/csrc/DeformAttn/ms_deform_attn.h:38); run with --device cuda")
+
+    def threshold(self) -> tuple[Optional[float], str]:
+        """``INFERENCE_TH_TEST`` the model will run with, and what sets it: ``inference_th``, else
+        the first file of the config chain that sets it (the config before its bases, as
+        ``merge_from_file`` overrides), else adet's default; None while the config is missing."""
+        if self.inference_th is not None:
+            return self.inference_th, "spotter.args.inference_th"
+        if not self._at(self.args["config"]).is_file():
+            return None, f"the config {self.args['config']} (missing)"
+        for path in self.config_chain():
+            value = merged_yaml([path]).get("MODEL", {}).get("TRANSFORMER", {}).get("INFERENCE_TH_TEST")
+            if value is not None:
+                return float(value), f"MODEL.TRANSFORMER.INFERENCE_TH_TEST in {self._shown(path)}"
+        return ADET_INFERENCE_TH, "MODEL.TRANSFORMER.INFERENCE_TH_TEST default (adet/config/defaults.py:343)"
+
+    def _shown(self, path: Path) -> str:
+        """``path`` without ``..`` and relative to the checkout when inside it (results stay
+        comparable across machines)."""
+        path = Path(os.path.normpath(path))
+        try:
+            return str(path.relative_to(os.path.normpath(self.repo))) if self.repo is not None else str(path)
+        except ValueError:
+            return str(path)
+
+    def cut_problem(self, threshold: Optional[float]) -> Optional[str]:
+        """A ``min_score`` above the model's threshold, refused rather than warned about: it
+        would silently drop detections TESTR's own evaluation scores, and TESTR already has
+        the knob for a stricter cut (``INFERENCE_TH_TEST``, TESTR README lines 62-65), which
+        ``inference_th`` sets and ``score_cut`` records -- one cut, in one place."""
+        if threshold is None or self.min_score <= threshold:
+            return None
+        return (f"spotter testr: spotter.min_score {self.min_score} is above the model's threshold "
+                f"MODEL.TRANSFORMER.INFERENCE_TH_TEST {threshold}, which is TESTR's cut "
+                f"(adet/modeling/transformer_detector.py:230) -- remove spotter.min_score (default 0: no extra "
+                f"cut), or set spotter.args.inference_th: {self.min_score} for a stricter cut")
+
+    def score_cut(self) -> dict:
+        """The cut a detection passes, for results.json: ``score >= value``, and what sets it."""
+        threshold, source = self.threshold()
+        if threshold is None:
+            return {"value": None, "rule": "score >= value", "set_by": source}
+        if self.min_score > threshold:
+            return {"value": self.min_score, "rule": "score >= value", "set_by": "spotter.min_score"}
+        return {"value": threshold, "rule": "score >= value", "set_by": source}
+
+    def config(self) -> dict:
+        """The settings plus ``score_cut``, the cut in effect (results.json ``spotter.config``)."""
+        return {**super().config(), "score_cut": self.score_cut()}
 
     # -- environment ---------------------------------------------------------------
     def probe_spec(self) -> ProbeSpec:
@@ -279,6 +342,9 @@ class TESTRSpotter(Spotter):
         """Start the runner and wait for its ``ready`` line (the model is loaded then)."""
         if self._proc is not None:
             return
+        refused = self.device_problem() or self.cut_problem(self.threshold()[0])
+        if refused:
+            raise SpotterError(refused)
         self._tmp = tempfile.TemporaryDirectory(prefix="tair-bench-testr-")
         self._stderr = open(Path(self._tmp.name) / "stderr.txt", "w+")
         self._proc = subprocess.Popen(self.command(), cwd=self.repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -288,11 +354,21 @@ class TESTRSpotter(Spotter):
             self.close()
             raise SpotterError(f"spotter testr: the runner did not start: {reply.get('error', reply)}")
         self.ready = reply["ready"]
+        self._check_ready_threshold()
         if self.ready.get("voc_size") != VOC_SIZE or self.ready.get("decode_voc_size") != VOC_SIZE \
                 or self.ready.get("custom_dict"):
             self.close()
             raise SpotterError(f"spotter testr: {self.args['config']} sets a custom vocabulary ({self.ready}); only "
                                f"TESTR's built-in {VOC_SIZE}-class vocabulary is decoded -- use a stock TESTR config")
+
+    def _check_ready_threshold(self) -> None:
+        """The runner's threshold is the one ``score_cut`` records (else the record would lie)."""
+        expected, running = self.threshold()[0], self.ready.get("inference_th")
+        if running is not None and expected is not None and abs(float(running) - expected) < 1e-9:
+            return
+        self.close()
+        raise SpotterError(f"spotter testr: the runner's MODEL.TRANSFORMER.INFERENCE_TH_TEST is {running}, not "
+                           f"{expected} as read from {self.args['config']} -- set spotter.args.inference_th")
 
     def _reply(self, doing: str) -> dict:
         """One JSON line from the runner, or a :class:`SpotterError` with its stderr."""

@@ -222,14 +222,22 @@ def _min_score(ctx: _Ctx, value: Any) -> float:
     return min_score
 
 
+def _default_min_score(names: "Names", name: Any) -> float:
+    """The cut a suite without ``spotter.min_score`` gets: the spotter's own ``min_score``
+    default (a model with its own threshold needs no second cut), else 0.5."""
+    found = names.spotter_min_score(name) if names.spotter_min_score and isinstance(name, str) else None
+    return 0.5 if found is None else found
+
+
 def _spotter(ctx: _Ctx, raw: Any, names: "Names", base: Path) -> SpotterSpec:
     if raw is None:
         return SpotterSpec()
     if isinstance(raw, str):
         raw = {"name": raw}
     s = ctx.mapping(raw, "spotter", {"name": True, "min_score": False, "args": False, "python": False})
-    parts = (ctx.collect(ctx.name, s["name"], "spotter.name", names.spotters, "spotter"),
-             ctx.collect(_min_score, ctx, s.get("min_score", 0.5)),
+    name = ctx.collect(ctx.name, s["name"], "spotter.name", names.spotters, "spotter")
+    parts = (name,
+             ctx.collect(_min_score, ctx, s.get("min_score", _default_min_score(names, name))),
              ctx.collect(ctx.typed, s.get("args", {}) or {}, "spotter.args", dict, "a mapping"),
              ctx.collect(_python, ctx, s.get("python"), "spotter.python", base))
     if _FAILED in parts:
@@ -275,6 +283,8 @@ class Names:
     restorer_args: Optional[Callable[[str], Optional[frozenset]]] = None
     #: spotter name -> the ``args`` keys it accepts, or None
     spotter_args: Optional[Callable[[str], Optional[frozenset]]] = None
+    #: spotter name -> its own ``min_score`` default (a suite without one uses it), or None: 0.5
+    spotter_min_score: Optional[Callable[[str], Optional[float]]] = None
 
     @classmethod
     def from_registries(cls) -> "Names":
@@ -285,7 +295,8 @@ class Names:
                    image_metrics=c.image_metric_names(), text_metrics=c.text_metric_names(),
                    prompt_sources=c.PROMPT_SOURCES,
                    restorer_args=lambda n: c.declared_args(c.RESTORERS, n),
-                   spotter_args=lambda n: c.declared_args(c.SPOTTERS, n))
+                   spotter_args=lambda n: c.declared_args(c.SPOTTERS, n),
+                   spotter_min_score=c.default_min_score)
 
 
 _TOP_KEYS = {"version": True, "name": True, "description": False, "dataset": True, "degradation": True,

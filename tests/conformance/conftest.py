@@ -4,9 +4,7 @@ A test asks for ``upstream("TAIR")`` and gets the snapshot folder. Where the
 snapshots are absent (a machine without ``../shared/upstream`` and without
 ``$TAIR_BENCH_UPSTREAM``) the test is skipped with that reason; in CI they are
 present, and ``CI=true`` turns a missing folder into a failure, so nothing is
-skipped silently there. The exception is a snapshot the shared folder does not
-carry (TESTR: only TAIR's copy of it is in ``../shared/upstream``): its tests skip
-with that reason everywhere, and say how to add it.
+skipped silently there -- TESTR included.
 """
 
 from __future__ import annotations
@@ -16,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.upstream import PINNED_COMMITS, UPSTREAM_ENV, upstream_repo
+from bench.upstream import UPSTREAM_ENV, upstream_repo
 
 #: the snapshots ``../shared/upstream/SOURCES.txt`` lists: CI must have every one
-SHARED_SNAPSHOTS = ("DiffBIR", "SeeSR", "SUPIR", "TAIR", "DiffTSR", "Real-ESRGAN", "BasicSR")
+SHARED_SNAPSHOTS = ("DiffBIR", "SeeSR", "SUPIR", "TAIR", "DiffTSR", "Real-ESRGAN", "BasicSR", "TESTR")
 
 
 @pytest.fixture
@@ -29,10 +27,6 @@ def upstream():
         if path is None:
             reason = (f"upstream snapshot '{name}' not found (../shared/upstream/{name} beside the project, "
                       f"or ${UPSTREAM_ENV}/{name})")
-            if name not in SHARED_SNAPSHOTS:
-                repo, commit = PINNED_COMMITS[name]
-                pytest.skip(f"{reason}: ../shared/upstream does not carry it yet; add {repo} at {commit} "
-                            f"(or point ${UPSTREAM_ENV} at a folder that has it) to run this test")
             if os.environ.get("CI") == "true":
                 pytest.fail(reason + "; CI must have it")
             pytest.skip(reason)
