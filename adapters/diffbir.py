@@ -1,6 +1,6 @@
 """DiffBIR (XPixelGroup/DiffBIR) blind super-resolution, run by its own inference loop.
 
-How it runs: :mod:`adapters.runners.diffbir_run`, in DiffBIR's environment with
+How it runs: :mod:`tair_bench_adapters.runners.diffbir_run`, in DiffBIR's environment with
 cwd = the checkout, builds the arguments with ``inference.py``'s own parser,
 constructs the official ``BSRInferenceLoop`` once for the whole batch (one load of
 every model), hands each image its own harness prompt in the captioner's place and
@@ -164,7 +164,7 @@ class DiffBIR(SubprocessRestorer):
                                f"({', '.join(DEVICES)}; inference.py:279-281)")
 
     def runner_command(self) -> list[str]:
-        """The :mod:`adapters.runners.diffbir_run` command: ``--prompts`` for the runner,
+        """The :mod:`tair_bench_adapters.runners.diffbir_run` command: ``--prompts`` for the runner,
         everything else ``inference.py`` arguments."""
         cmd = ["{python}", str(RUNNER), "--prompts", "{prompts}",
                "--task", "sr", "--upscale", "{scale}", "--version", self.model_version,

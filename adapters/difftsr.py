@@ -3,10 +3,10 @@
 DiffTSR restores one horizontal text line at a time, resized to 512x128 (at
 most 24 characters, aspect 1-8; DDIM 200 steps; PROTOCOL.md). On a scene image
 each text polygon is cropped, rectified and pasted back with a feathered seam
-(:mod:`adapters.line_sr`); everything outside the text polygons (plus
+(:mod:`tair_bench_adapters.line_sr`); everything outside the text polygons (plus
 ``feather`` pixels) is the bicubic-upsampled input, unchanged.
 
-All crops of a batch go to one run of :mod:`adapters.runners.difftsr_run`
+All crops of a batch go to one run of :mod:`tair_bench_adapters.runners.difftsr_run`
 inside the official repository (one model load per batch; the seed is set again
 before each crop, so a crop's output does not depend on its neighbours).
 

@@ -17,7 +17,7 @@ RRDBNet: its 351 Convolution layers appear in forward order (conv_first, 23 x 3 
 RDB convs, conv_body, conv_up1, conv_up2, conv_hr, conv_last), fp16-tagged.
 
 CLI: ``python -m adapters.ncnn_convert MODEL.param MODEL.bin OUT.pth`` writes
-``{"params_ema": state_dict}``, loadable by ``adapters.realesrgan`` with
+``{"params_ema": state_dict}``, loadable by ``tair_bench_adapters.realesrgan`` with
 ``weights: OUT.pth`` (its weights are the fp16-rounded ones, so its sha256 is not
 the released .pth's).
 """

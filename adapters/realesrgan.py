@@ -1,6 +1,6 @@
 """Real-ESRGAN restorers in PyTorch: ``RealESRGAN_x4plus`` and ``realesr-general-x4v3``.
 
-The two networks are written out in :mod:`adapters.realesrgan_arch` rather than
+The two networks are written out in :mod:`tair_bench_adapters.realesrgan_arch` rather than
 taken from ``basicsr``/``realesrgan`` (whose installs pin old torchvision APIs) or
 ``spandrel`` (an optional extra that would hide the key layout this module must
 check); state-dict key names are BasicSR's, so the released ``.pth`` files load

@@ -1,4 +1,4 @@
-"""The two Real-ESRGAN networks, written out in PyTorch (why not imported: :mod:`adapters.realesrgan`).
+"""The two Real-ESRGAN networks, written out in PyTorch (why not imported: :mod:`tair_bench_adapters.realesrgan`).
 
 * RRDBNet -- ESRGAN (Wang et al., ECCVW 2018), BasicSR ``basicsr/archs/rrdbnet_arch.py``;
   RealESRGAN_x4plus uses num_feat 64, num_block 23, num_grow_ch 32, scale 4

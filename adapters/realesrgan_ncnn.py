@@ -66,7 +66,7 @@ class RealESRGANNcnn(Restorer):
 
     Args: ``model`` (a stem in :data:`WHEEL_MODELS`), ``param``/``bin`` (paths
     that replace the wheel's files), ``tile``/``tile_pad`` (as in
-    :mod:`adapters.tiling`; 0 = whole image), ``threads`` (CPU threads, fixed;
+    :mod:`tair_bench_adapters.tiling`; 0 = whole image), ``threads`` (CPU threads, fixed;
     outputs are identical for 1 and 2 threads). Default 1: on this 2-core machine,
     shared with other jobs, 1 thread ran a 128x128 input in 4-9 s and 2 threads
     in 9-20 s (OpenMP threads wait on each other when the cores are busy).

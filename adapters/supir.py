@@ -2,7 +2,7 @@
 
 The sampler settings default to ``test.py``'s exactly (linear CFG from 1.0 to 4.0,
 s_noise 1.01, s_churn 5, 50 EDM steps, Wavelet colour fix; see
-:mod:`adapters.supir_settings`), and the gradio demo's presets are offered by name
+:mod:`tair_bench_adapters.supir_settings`), and the gradio demo's presets are offered by name
 (``preset: Quality`` / ``Fidelity``). Any single setting can be overridden under its
 test.py flag name (``s_noise: 1.003``); ``steps``/``cfg`` are ``edm_steps``/``s_cfg``.
 
@@ -25,7 +25,7 @@ text encoders default to ``device="cuda"``
 (upstream/SUPIR/sgm/modules/diffusionmodules/sampling.py:32,
 upstream/SUPIR/sgm/modules/encoders/modules.py:453,521).
 Every model file it opens is listed by :meth:`SUPIR.preflight`
-(:mod:`adapters.supir_checkpoints`).
+(:mod:`tair_bench_adapters.supir_checkpoints`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ SUPIR names its weights in two files of the checkout, and its code reads them fr
 A ``None`` in CKPT_PTH.py makes SUPIR download that model at run time (README.md:34);
 preflight reports it, since a benchmark run should not depend on the network.
 The harness can also set any of these paths itself (the adapter's ``paths`` argument),
-so the checkout stays unmodified; :mod:`adapters.runners.supir_run` applies them.
+so the checkout stays unmodified; :mod:`tair_bench_adapters.runners.supir_run` applies them.
 """
 
 from __future__ import annotations

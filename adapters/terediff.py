@@ -2,7 +2,7 @@
 
 Protocol (PROTOCOL.md, "Restorers' own constraints"): 512x512 inputs (the LQ
 bicubic-upsampled, as TAIR does), 50 sampling steps, CFG 1, seed 25 (val.py:30, :89).
-The run goes through :mod:`adapters.runners.terediff_run`, in TAIR's own environment
+The run goes through :mod:`tair_bench_adapters.runners.terediff_run`, in TAIR's own environment
 (``python:``), which makes ``val.py``'s calls image by image (see there, with citations).
 
 Prompts (``prompt_mode``):

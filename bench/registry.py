@@ -40,7 +40,7 @@ def declared_arguments(cls: type, base: type) -> frozenset[str]:
 
 class Component:
     """What restorers and spotters share: a stable identity in cache keys and results,
-    and their declared suite ``args`` (:class:`adapters.base.Restorer`,
+    and their declared suite ``args`` (:class:`tair_bench_adapters.base.Restorer`,
     :class:`bench.spotters.base.Spotter`)."""
 
     #: bump when the component's code changes its outputs (enters cache keys)

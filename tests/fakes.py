@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from adapters.base import Restorer
+from tair_bench_adapters.base import Restorer
 from bench.records import Detection
 from bench.spotters.base import Spotter
 

@@ -7,8 +7,8 @@ import textwrap
 import cv2
 import numpy as np
 
-from adapters.difftsr import DiffTSR
-from adapters.line_sr import feather_mask, oriented_quad, quad_aspect, restore_lines
+from tair_bench_adapters.difftsr import DiffTSR
+from tair_bench_adapters.line_sr import feather_mask, oriented_quad, quad_aspect, restore_lines
 
 
 def _textured(h=120, w=200, seed=0):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tomllib
 
-from adapters.base import Restorer
+from tair_bench_adapters.base import Restorer
 from bench.registry import Registry
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_adapter"
@@ -55,7 +55,7 @@ def test_registry_lists_a_simulated_entry_point(plugin_path, monkeypatch):
 
     monkeypatch.setattr(metadata, "entry_points", fake)
     reg = Registry("adapter", GROUP)
-    reg.add("bicubic", "adapters.classical:Bicubic", "baseline")
+    reg.add("bicubic", "tair_bench_adapters.classical:Bicubic", "baseline")
     assert reg.names() == ["bicubic", "sharpen"]
     assert reg.load("sharpen").__name__ == "Sharpen"
 

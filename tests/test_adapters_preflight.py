@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from adapters.diffbir import DiffBIR
-from adapters.difftsr import DiffTSR
-from adapters.sd_upscaler import SDUpscaler
-from adapters.seesr import SeeSR
-from adapters.supir import SUPIR
-from adapters.terediff import TeReDiff
+from tair_bench_adapters.diffbir import DiffBIR
+from tair_bench_adapters.difftsr import DiffTSR
+from tair_bench_adapters.sd_upscaler import SDUpscaler
+from tair_bench_adapters.seesr import SeeSR
+from tair_bench_adapters.supir import SUPIR
+from tair_bench_adapters.terediff import TeReDiff
 
 REPO_ADAPTERS = [
     (DiffBIR, "inference.py", ["weights/BSRNet.pth", "weights/v2-1_512-ema-pruned.ckpt", "weights/v2.pth"]),

@@ -16,7 +16,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from adapters.subprocess_driver import SubprocessRestorer, safe_id, tail
+from tair_bench_adapters.subprocess_driver import SubprocessRestorer, safe_id, tail
 from bench.errors import AdapterError
 
 FAKE = textwrap.dedent('''
@@ -165,7 +165,7 @@ def test_checkpoint_version_uses_the_weights_hash_by_default(tmp_path, monkeypat
     stat`` cannot tell them apart."""
     import os
 
-    from adapters.subprocess_driver import SubprocessRestorer
+    from tair_bench_adapters.subprocess_driver import SubprocessRestorer
 
     monkeypatch.setenv("TAIR_BENCH_HASH_MEMO", str(tmp_path / "memo.json"))
 
@@ -190,7 +190,7 @@ def test_upstream_processes_run_with_the_hub_offline(tmp_path):
 
     import numpy as np
 
-    from adapters.subprocess_driver import SubprocessRestorer
+    from tair_bench_adapters.subprocess_driver import SubprocessRestorer
 
     script = tmp_path / "echo_env.py"
     script.write_text(

@@ -60,7 +60,7 @@ def test_baseline_suite_is_ready_exit_0(tmp_path, tiny_set, capsys):
     assert "0 problem(s)" in out and "ready: everything can run" in out
     for name in ("bicubic", "lanczos", "unsharp", "ncnn"):
         assert f"ok    restorer '{name}': ready" in out
-    assert "will run: adapters.classical.Bicubic in the harness's own process" in out
+    assert "will run: tair_bench_adapters.classical.Bicubic in the harness's own process" in out
     assert "FAIL" not in out
 
 
@@ -148,7 +148,7 @@ def test_environment_differences_from_the_repository_pins_are_warnings(tmp_path,
 def test_missing_imports_in_a_second_interpreter_are_failures(tmp_path, tiny_set, capsys, venv_python):
     """DiffBIR driven from a virtual environment that has none of its stack: each module the
     real code imports is one FAIL line with the pip command for that interpreter."""
-    from adapters.diffbir import DiffBIR
+    from tair_bench_adapters.diffbir import DiffBIR
 
     python = venv_python
     suite = _suite(tmp_path, tiny_set, f"- {{adapter: diffbir, python: {python}, args: {{repo: {tmp_path}}}}}")

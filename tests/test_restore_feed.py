@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from adapters.base import Restorer
+from tair_bench_adapters.base import Restorer
 from bench.errors import AdapterError, BenchError
 from bench.io.cache import Cache
 from bench.pipeline.stages.feed import BackgroundWriter, prefetched

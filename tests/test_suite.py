@@ -108,8 +108,8 @@ def test_unknown_adapter_and_spotter_arguments_are_validate_errors(tmp_path):
 def test_declared_args_follow_the_init_chain():
     """A driver's own keywords plus those of the generic driver it forwards to;
     nothing from the base class's catch-all."""
-    from adapters.classical import Bicubic, Unsharp
-    from adapters.terediff import TeReDiff
+    from tair_bench_adapters.classical import Bicubic, Unsharp
+    from tair_bench_adapters.terediff import TeReDiff
 
     assert Bicubic.declared_args() == frozenset()
     assert Unsharp.declared_args() == {"radius", "percent", "threshold"}

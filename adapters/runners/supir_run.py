@@ -1,8 +1,8 @@
 """Run SUPIR (Fanghua-Yu/SUPIR) on a folder the way its ``test.py`` does, with the caption of your choice.
 
 The flags are test.py's, with its names, types and choices (upstream/SUPIR/test.py:20-56);
-the adapter (:mod:`adapters.supir`) always passes every sampling value, so the defaults live
-in one place (:mod:`adapters.supir_settings`). The harness adds its own flags:
+the adapter (:mod:`tair_bench_adapters.supir`) always passes every sampling value, so the defaults live
+in one place (:mod:`tair_bench_adapters.supir_settings`). The harness adds its own flags:
 ``--prompts`` (captions by image stem, used with ``--no_llava``), ``--device``,
 ``--llava_device``, ``--caption_end``, ``--no_linear_CFG`` (test.py's ``--linear_CFG`` is a
 store_true defaulting to True, so it cannot be turned off from test.py's command line) and

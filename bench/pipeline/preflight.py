@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from adapters.base import Restorer
+from tair_bench_adapters.base import Restorer
 from bench import imagemetrics
 from bench.components import RESTORERS
 from bench.data import open_dataset

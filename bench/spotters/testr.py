@@ -59,7 +59,7 @@ from typing import Any, ClassVar, Optional, Sequence
 import numpy as np
 import yaml
 
-from adapters.subprocess_driver import _git_head
+from tair_bench_adapters.subprocess_driver import _git_head
 
 from ..errors import SpotterError
 from ..io.images import write_png

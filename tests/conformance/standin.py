@@ -105,7 +105,7 @@ def record_commands(monkeypatch) -> Iterator[list[dict[str, Any]]]:
     """Record every command the adapter runs through ``subprocess.run`` (it still runs):
     ``{"argv", "seconds", "returncode", "settings"}``, ``settings`` being the lines our
     runners print about what they will run (``difftsr_run: {...}``, ``diffbir_run: {...}``)."""
-    import adapters.subprocess_driver as driver
+    import tair_bench_adapters.subprocess_driver as driver
 
     seen: list[dict[str, Any]] = []
     real_run = driver.subprocess.run

@@ -1,7 +1,7 @@
 """Conformance: the DiffBIR driver against the real code at the pinned commit (upstream/DiffBIR).
 
 The real ``inference.py`` parser parses the exact arguments the driver builds; the
-real ``BSRInferenceLoop`` runs through :mod:`adapters.runners.diffbir_run` in this
+real ``BSRInferenceLoop`` runs through :mod:`tair_bench_adapters.runners.diffbir_run` in this
 process with only the networks and sampling pipelines stubbed
 (:mod:`tests.conformance.diffbir_stubs`), so the tests see what the real loop loads,
 opens, seeds, prompts and writes. Findings of issue 12 each have their test:
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adapters.diffbir import BPE_VOCAB, RECIPES, DiffBIR
-from adapters.runners import diffbir_run
+from tair_bench_adapters.diffbir import BPE_VOCAB, RECIPES, DiffBIR
+from tair_bench_adapters.runners import diffbir_run
 
 from .diffbir_stubs import make_checkout, real_diffbir
 from .realcode import find_def, imported_names
@@ -164,7 +164,7 @@ def test_diffbir_v21_uses_repo_v21_defaults(upstream, tmp_path, monkeypatch):
 
 def test_diffbir_device_is_one_the_script_accepts(upstream):
     """``--device`` choices come from the real parser (inference.py:279-281); others are refused early."""
-    from adapters.diffbir import DEVICES
+    from tair_bench_adapters.diffbir import DEVICES
     from bench.errors import AdapterError
 
     src = (upstream("DiffBIR") / "inference.py").read_text(encoding="utf-8")

@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import yaml
 
-from adapters.difftsr import DDIM_STEPS, FILES, LINE_SIZE, DiffTSR
-from adapters.runners import difftsr_run
+from tair_bench_adapters.difftsr import DDIM_STEPS, FILES, LINE_SIZE, DiffTSR
+from tair_bench_adapters.runners import difftsr_run
 
 from .realcode import (
     call_name,

@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: (adapter module, class, upstream name)
 DRIVERS = [
-    ("adapters.diffbir", "DiffBIR", "DiffBIR"),
-    ("adapters.seesr", "SeeSR", "SeeSR"),
-    ("adapters.supir", "SUPIR", "SUPIR"),
-    ("adapters.terediff", "TeReDiff", "TAIR"),
-    ("adapters.difftsr", "DiffTSR", "DiffTSR"),
+    ("tair_bench_adapters.diffbir", "DiffBIR", "DiffBIR"),
+    ("tair_bench_adapters.seesr", "SeeSR", "SeeSR"),
+    ("tair_bench_adapters.supir", "SUPIR", "SUPIR"),
+    ("tair_bench_adapters.terediff", "TeReDiff", "TAIR"),
+    ("tair_bench_adapters.difftsr", "DiffTSR", "DiffTSR"),
 ]
 
 #: probed although not imported at load time, with the reason in the real code

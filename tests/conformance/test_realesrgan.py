@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from adapters.realesrgan import (
+from tair_bench_adapters.realesrgan import (
     OFFICIAL_DENOISE_STRENGTH,
     WDN_URL,
     RealESRGAN,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters import seesr as seesr_mod
-from adapters.seesr import (
+from tair_bench_adapters import seesr as seesr_mod
+from tair_bench_adapters.seesr import (
     BERT,
     CHOICES,
     RAM,

@@ -4,7 +4,7 @@ A stand-in, not a quality check: every network is the real class built from a ti
 variant of the real ``configs/inference/*.yaml`` (same targets, only size keys
 smaller) with random weights saved in the real checkpoint formats under the names
 ``load_model_from_url`` keeps (``standin_weights.py``). What it proves is the loop:
-the adapter's command runs :mod:`adapters.runners.diffbir_run`, which builds the
+the adapter's command runs :mod:`tair_bench_adapters.runners.diffbir_run`, which builds the
 official ``BSRInferenceLoop`` once for the batch, the real cleaner -> ControlLDM ->
 sampler -> VAE pipeline runs on two LQ images of different sizes with one prompt
 each, the outputs come back under the names the adapter reads at ``4 x`` the input
@@ -45,8 +45,8 @@ import numpy as np
 import pytest
 import yaml
 
-from adapters.diffbir import BPE_VOCAB, RECIPES, RUNNER, DiffBIR
-from adapters.subprocess_driver import OFFLINE_ENV
+from tair_bench_adapters.diffbir import BPE_VOCAB, RECIPES, RUNNER, DiffBIR
+from tair_bench_adapters.subprocess_driver import OFFLINE_ENV
 from bench.io.images import read_image, write_png
 
 from . import standin

@@ -4,7 +4,7 @@ A stand-in, not a quality check: the model is the real ``DiffTSR_pipline`` built
 a tiny variant of the real ``model/DiffTSR_config.yaml`` (same target classes, only
 size keys smaller) with random weights saved in the real checkpoint formats
 (``standin_weights.py``). What it proves is the loop: the adapter crops each text
-line, :mod:`adapters.runners.difftsr_run` loads the config and checkpoints at the
+line, :mod:`tair_bench_adapters.runners.difftsr_run` loads the config and checkpoints at the
 paths the real code opens, runs ``DiffTSR_sample`` (all 200 DDIM steps the pipeline
 fixes, model/DiffTSR.py:43-44) on each 512x128 crop in one process, the outputs come
 back under the names the adapter reads, and are pasted into the right place of an
@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import yaml
 
-from adapters.difftsr import FILES, LINE_SIZE, RUNNER, DiffTSR
+from tair_bench_adapters.difftsr import FILES, LINE_SIZE, RUNNER, DiffTSR
 
 from . import standin
 

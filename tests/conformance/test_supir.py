@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adapters import supir_checkpoints as ck
-from adapters.runners import supir_run
-from adapters.supir import SUPIR
-from adapters.supir_settings import (
+from tair_bench_adapters import supir_checkpoints as ck
+from tair_bench_adapters.runners import supir_run
+from tair_bench_adapters.supir import SUPIR
+from tair_bench_adapters.supir_settings import (
     CHOICES,
     DEFAULT_MIN_SIZE,
     DEFAULT_SEED,

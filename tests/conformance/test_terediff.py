@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.runners import terediff_run as runner
-from adapters.terediff import PROMPT_STYLES, TeReDiff
+from tair_bench_adapters.runners import terediff_run as runner
+from tair_bench_adapters.terediff import PROMPT_STYLES, TeReDiff
 from tests.conformance.realcode import call_name, calls, find_def, signature
 
 pytest.importorskip("omegaconf", reason="omegaconf (dev extra) loads the TAIR YAML as val.py does")

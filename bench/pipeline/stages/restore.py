@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 
-from adapters.base import Restorer
+from tair_bench_adapters.base import Restorer
 
 from bench.io.cache import Cache, stage_key
 from bench.errors import AdapterError

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageFilter
 
-from adapters.base import Restorer
+from tair_bench_adapters.base import Restorer
 
 
 class Sharpen(Restorer):
