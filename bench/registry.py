@@ -3,7 +3,7 @@
 Nothing is imported until a component is used, so an optional extra that is not
 installed only matters to the suites that name it. Third-party restorers and
 spotters register through the entry-point groups ``tair_bench.restorers`` and
-``tair_bench.spotters`` (see README, "Adding a restorer").
+``tair_bench.spotters`` (docs/restorers.md, "Adding a restorer").
 """
 
 from __future__ import annotations

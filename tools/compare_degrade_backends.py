@@ -6,7 +6,7 @@
 Degrades every HQ image of the suite's data set (its ``limit`` applies) with the
 suite's preset, seed and scale twice, with ``backend: torch`` and ``backend: cv2``
 (same plan, same random draws), and prints the PSNR in dB between the two uint8 LQ
-images per image and their mean. The README quotes its output for the quickstart set.
+images per image and their mean. docs/suites.md quotes its output for the quickstart set.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Shared loader machinery: the DatasetSource base and annotation validation.
 
-The rule for ground truth (README, "Ground truth as the official evaluator reads it";
+The rule for ground truth (docs/protocol.md;
 :mod:`bench.textmetrics.gtcheck`): a record is skipped only when it cannot be read at
 all (no image, a polygon that is not a list of [x, y] numbers, NaN, text and polygon
 lists of different lengths, a text that is not a string). A readable polygon is kept

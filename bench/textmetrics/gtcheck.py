@@ -20,7 +20,7 @@ Read from ``upstream/TAIR/testr/adet/evaluation/`` (the evaluator TAIR ships):
 
 * Nothing looks at duplicate polygons, repeated vertices or the size of the area.
 
-Our rule (README "Ground truth as the official evaluator reads it"):
+Our rule (docs/protocol.md):
 
 (a) accepted polygons are evaluated exactly as given; we only count what is unusual:
     ``outside_partly`` (a vertex with x < 0, x > W, y < 0 or y > H: the test the official

@@ -1,7 +1,7 @@
 """Text *statistics* of what the spotter reads, for sets without ground truth.
 
 No annotation means no accuracy: these numbers describe the readings, they do not
-grade them (README, "Text statistics"). They are computed for every image of a row,
+grade them (docs/metrics.md, "Text statistics"). They are computed for every image of a row,
 annotated or not, from the same detections the evaluator sees.
 
 A *word read* is a detection the evaluator keeps (:func:`prepare_detections`: score >
