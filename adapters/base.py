@@ -6,7 +6,7 @@ Inputs are RGB uint8 arrays. What it receives depends on :attr:`Restorer.input_m
 * ``"lq"``: the low-quality image at its own (small) size; the restorer must
   return ``scale`` times larger images (super-resolution models).
 * ``"upsampled"``: the LQ image already bicubic-resized to the target size (what
-  TAIR and most diffusion restorers do, PROTOCOL.md); it returns the same size.
+  TAIR val.py:106-109 and most diffusion restorers do); it returns the same size.
 
 The harness checks every output's shape, dtype and value range against the
 target size and raises :class:`bench.errors.AdapterError` naming the restorer and

@@ -1,7 +1,7 @@
 """DiffTSR (YuzheZhang-1999/DiffTSR): line-level text super-resolution on scenes.
 
 DiffTSR restores one horizontal text line at a time, resized to 512x128 (at
-most 24 characters, aspect 1-8; DDIM 200 steps; PROTOCOL.md). On a scene image
+most 24 characters, aspect 1-8; DDIM 200 steps; DiffTSR README.md:103, :107, :154-157). On a scene image
 each text polygon is cropped, rectified and pasted back with a feathered seam
 (:mod:`tair_bench_adapters.line_sr`); everything outside the text polygons (plus
 ``feather`` pixels) is the bicubic-upsampled input, unchanged.

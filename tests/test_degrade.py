@@ -244,7 +244,7 @@ def test_errors_speak_the_users_language():
 # ----------------------------------------------------------------------------- presets
 
 def test_realesrgan_preset_is_the_published_table():
-    """Values from the table in PROTOCOL.md (Real-ESRGAN x4plus training options)."""
+    """Values of Real-ESRGAN's x4plus training options (Real-ESRGAN options/train_realesrgan_x4plus.yml)."""
     d = preset_definition("realesrgan")
     f, s = d["first"], d["second"]
     assert d["published"] and d["final_sinc_prob"] == 0.8

@@ -4,7 +4,7 @@ The image is 'Main Street 1492' drawn with PIL in matplotlib's bundled
 DejaVuSans, black on white, 40 px, on a 512 x 512 canvas; the true word boxes
 are PIL's ink boxes of each word. A word counts as found when the spotter reads
 it exactly and its polygon overlaps the true box with IoU > 0.5 (the matching
-rule of the TESTR evaluator, PROTOCOL.md). Rotated versions are made by
+rule of the TESTR evaluator, docs/protocol.md "Matching"). Rotated versions are made by
 rotating the image about its centre and the true boxes with the same map.
 """
 

@@ -1,4 +1,4 @@
-"""TESTR protocol: geometry, matching and counting (PROTOCOL.md, "Text spotting evaluation").
+"""TESTR protocol: geometry, matching and counting (docs/protocol.md).
 
 Each test builds rectangles by hand; the docstring says which pairs must match and why.
 """

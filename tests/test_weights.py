@@ -29,7 +29,7 @@ def toy(tmp_path, monkeypatch):
     src.parent.mkdir()
     src.write_bytes(b"toy weights\n")
     digest = hashlib.sha256(b"toy weights\n").hexdigest()
-    monkeypatch.setitem(MANIFEST, "toy", WeightFile("toy.bin", src.as_uri(), None, "tests"))
+    monkeypatch.setitem(MANIFEST, "toy", WeightFile("toy.bin", src.as_uri(), None))
     return src, digest
 
 
@@ -117,7 +117,7 @@ def test_verify_records_on_first_sight_and_reports_missing(wdir, toy):
 
 def test_published_sha_mismatch_removes_download(wdir, toy, monkeypatch):
     src, _ = toy
-    monkeypatch.setitem(MANIFEST, "toy", WeightFile("toy.bin", src.as_uri(), "0" * 64, "tests"))
+    monkeypatch.setitem(MANIFEST, "toy", WeightFile("toy.bin", src.as_uri(), "0" * 64))
     with pytest.raises(BenchError, match="failed its hash check"):
         weights.fetch(["toy"])
     assert not (wdir / "toy.bin").exists()
@@ -125,10 +125,10 @@ def test_published_sha_mismatch_removes_download(wdir, toy, monkeypatch):
 
 def test_hash_prefix_checked(wdir, toy, monkeypatch):
     src, digest = toy
-    monkeypatch.setitem(MANIFEST, "toy", WeightFile("toy.bin", src.as_uri(), None, "tests", digest[:8]))
+    monkeypatch.setitem(MANIFEST, "toy", WeightFile("toy.bin", src.as_uri(), None, hash_prefix=digest[:8]))
     weights.fetch(["toy"])
     assert weights.verify(["toy"])[0][1] == "ok"
-    monkeypatch.setitem(MANIFEST, "toy", WeightFile("toy.bin", src.as_uri(), None, "tests", "ffffffff"))
+    monkeypatch.setitem(MANIFEST, "toy", WeightFile("toy.bin", src.as_uri(), None, hash_prefix="ffffffff"))
     assert weights.verify(["toy"])[0][1] == "mismatch"
 
 

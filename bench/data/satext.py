@@ -1,6 +1,6 @@
 """SA-Text test set (and anything in its parquet schema, like the bundled set).
 
-Schema (data card of ``Min-Jaewon/SA-Text-test``, PROTOCOL.md): ``id``,
+Schema (Hugging Face data card of ``Min-Jaewon/SA-Text-test``): ``id``,
 ``hq_img`` (512x512), ``lq_img_lv1..3`` (x4 smaller, provided degradations),
 ``text`` (list of str), ``bbox`` (list of 2x2 int), ``poly`` (list of 16x2 int,
 absolute pixels). Loaded through Hugging Face ``datasets``: from the hub id in

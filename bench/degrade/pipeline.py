@@ -1,6 +1,6 @@
 """Seeded Real-ESRGAN second-order degradation: HQ image -> LQ image.
 
-Order (Real-ESRGAN ``realesrgan_model.py::feed_data``; /work/shared/PROTOCOL.md):
+Order (Real-ESRGAN realesrgan/models/realesrgan_model.py:67-183, ``feed_data``):
 blur -> random resize (up/down/keep) -> Gaussian or Poisson noise -> JPEG ->
 second blur (with probability) -> resize (relative to the target LQ size) -> noise ->
 then 50/50: [resize to target + sinc] -> JPEG, or JPEG -> [resize to target + sinc].

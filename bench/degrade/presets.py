@@ -3,7 +3,7 @@
 ``realesrgan`` is exactly the published second-order table (Real-ESRGAN
 ``options/train/RealESRGAN/train_realesrgan_x4plus.yml`` and the dataset defaults of
 ``realesrgan/data/realesrgan_dataset.py``; also TAIR ``configs/train/
-train_stage1_terediff.yaml``; see /work/shared/PROTOCOL.md, "Degradation").
+train_stage1_terediff.yaml``).
 
 ``level1`` < ``level2`` < ``level3`` are OUR OWN DEFINITION. TAIR never published the
 parameters behind the SA-Text test levels (``lq_img_lv1..3``), so these presets do not

@@ -26,11 +26,22 @@ from bench.io.weights import missing_message
 
 class ImageMetric:
     """Base class. Subclasses set the class attributes and implement
-    :meth:`_load` and :meth:`_score` (or :meth:`features`/:meth:`from_features`)."""
+    :meth:`_load` and :meth:`_score` (or :meth:`features`/:meth:`from_features`).
+
+    The class attributes are everything the harness knows about a metric without
+    creating it: its listing, table header, gate tolerance and model files all come
+    from here (:func:`bench.imagemetrics.describe_metrics`)."""
 
     name: ClassVar[str] = ""
+    #: ``"fr"``, ``"nr"`` or ``"set"`` (see the module docstring)
     mode: ClassVar[str] = "fr"
     higher_is_better: ClassVar[bool] = True
+    #: one line for ``bench list metrics``
+    summary: ClassVar[str] = ""
+    #: short column header of the run summary table (empty: the metric's name)
+    header: ClassVar[str] = ""
+    #: how much worse (absolute) ``bench gate`` lets the metric get; None: not gated
+    tolerance: ClassVar[float | None] = None
     #: the exact definition, copied into results.json and the report
     definition: str = ""
     #: :data:`bench.io.weights.MANIFEST` names this metric needs on disk

@@ -65,6 +65,9 @@ class Fid(ImageMetric):
     """
 
     name = "fid"
+    summary = "FID, pytorch-fid Inception features (set level)"
+    header = "FID"
+    tolerance = 1.0
     mode = "set"
     higher_is_better = False
     weights = ("inception_fid",)

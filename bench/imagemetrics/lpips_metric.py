@@ -63,6 +63,9 @@ class Lpips(ImageMetric):
     """LPIPS-Alex per image pair, lower is better (the same network pyiqa 'lpips' builds)."""
 
     name = "lpips"
+    summary = "LPIPS v0.1 AlexNet (lpips package)"
+    header = "LPIPS"
+    tolerance = 0.01
     mode = "fr"
     higher_is_better = False
     weights = ("alexnet",)

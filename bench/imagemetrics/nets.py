@@ -73,6 +73,9 @@ class Dists(_NetMetric):
     """DISTS (Ding et al. 2020): VGG16 texture/structure similarity, lower is better."""
 
     name = "dists"
+    summary = "DISTS, pyiqa (VGG16)"
+    header = "DISTS"
+    tolerance = 0.01
     mode = "fr"
     higher_is_better = False  # pyiqa: lower_better=True
     pyiqa_name = "dists"
@@ -107,6 +110,9 @@ class Niqe(_NetMetric):
     """NIQE (Mittal et al. 2013) with pyiqa's pristine-model parameters, lower is better."""
 
     name = "niqe"
+    summary = "NIQE, pyiqa (no reference)"
+    header = "NIQE"
+    tolerance = 0.1
     mode = "nr"
     higher_is_better = False  # pyiqa: lower_better=True
     pyiqa_name = "niqe"
@@ -127,6 +133,9 @@ class Musiq(_NetMetric):
     """MUSIQ (Ke et al. 2021) trained on KonIQ-10k, higher is better."""
 
     name = "musiq"
+    summary = "MUSIQ KonIQ, pyiqa (no reference)"
+    header = "MUSIQ"
+    tolerance = 1.0
     mode = "nr"
     higher_is_better = True
     pyiqa_name = "musiq"
@@ -163,6 +172,8 @@ class Maniqa(_NetMetric):
     """MANIQA (Yang et al. 2022) trained on KonIQ-10k, higher is better."""
 
     name = "maniqa"
+    summary = "MANIQA KonIQ, pyiqa (no reference)"
+    header = "MANIQA"
     mode = "nr"
     higher_is_better = True
     pyiqa_name = "maniqa"
@@ -181,6 +192,8 @@ class ClipIqa(_NetMetric):
     """CLIP-IQA (Wang et al. 2023), pyiqa's prompt-ensemble variant on CLIP RN50, higher is better."""
 
     name = "clipiqa"
+    summary = "CLIP-IQA RN50, pyiqa (no reference)"
+    header = "CLIPIQA"
     mode = "nr"
     higher_is_better = True
     pyiqa_name = "clipiqa"

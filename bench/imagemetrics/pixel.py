@@ -1,4 +1,5 @@
-"""Weight-free full-reference metrics: PSNR and SSIM (our exact code), the rest through pyiqa.
+"""Weight-free full-reference metrics: PSNR and SSIM, our exact code (the other weight-free
+pyiqa metrics: :mod:`.pyiqa_generic`).
 
 Definitions follow TAIR's ``val.py`` (pyiqa ``psnr`` and ``ssimc`` on RGB in
 [0, 1], no border crop; PROTOCOL.md, "Image metrics as TAIR computes them").
@@ -7,7 +8,7 @@ reproduce pyiqa 0.1.16's arithmetic (agreement with pyiqa itself < 1e-6 is
 tested, ``tests/test_ssim_fast.py``) without importing torch or pyiqa, in row
 strips: peak memory is a few float64 strips of the image, whatever its size.
 Both tile exactly (a sum over pixels; a 'valid' 11x11 window with a 10-row
-halo). The other pyiqa metrics run through pyiqa on the whole image.
+halo).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import numpy as np
 from .base import ImageMetric
 from .luma import check_color_space
 from .psnr_exact import psnr_luma, psnr_rgb
-from .pyiqa_wrap import PyiqaMetric, pyiqa_version
 from .ssim_exact import ssim
 
 #: the pyiqa release whose arithmetic psnr/ssim reproduce (pinned by the 'iqa' extra; tested against it)
@@ -45,6 +45,9 @@ class Psnr(_ExactPixelMetric):
     """RGB PSNR, as pyiqa ``psnr`` with ``test_y_channel=False``."""
 
     name = "psnr"
+    summary = "PSNR on RGB, pyiqa 'psnr' (as TAIR)"
+    header = "PSNR"
+    tolerance = 0.1
     definition = (f"PSNR over all RGB pixels, as pyiqa {PYIQA_REFERENCE} 'psnr' (test_y_channel=False, "
                   "crop_border=0): 10*log10(1 / (MSE + 1e-8)) with uint8/255 values in [0, 1], MSE over H x W x 3 "
                   "per image (integer sum of squared uint8 differences / (N * 255^2)); no resize, no border crop. "
@@ -65,6 +68,7 @@ class PsnrY(_ExactPixelMetric):
     """
 
     name = "psnr_y"
+    summary = "PSNR on luma (pyiqa YIQ Y by default)"
 
     def __init__(self, color_space: str = "yiq", **options: Any):
         check_color_space(color_space, "psnr_y")
@@ -87,6 +91,9 @@ class Ssim(_ExactPixelMetric):
     """RGB SSIM, as pyiqa ``ssimc`` (what TAIR reports as SSIM)."""
 
     name = "ssim"
+    summary = "SSIM on RGB, pyiqa 'ssimc' (as TAIR)"
+    header = "SSIM"
+    tolerance = 0.005
     channel = "rgb"
 
     def __init__(self, downsample: bool = False, **options: Any):
@@ -107,6 +114,9 @@ class SsimY(Ssim):
     """SSIM on luma, as pyiqa ``ssim`` (its default: Y of YIQ, rounded to integers)."""
 
     name = "ssim_y"
+    summary = "SSIM on luma, pyiqa 'ssim' (YIQ Y, rounded)"
+    header = ""  # not Ssim's: the name
+    tolerance = None  # not gated, unlike Ssim
     channel = "y"
 
     def __init__(self, color_space: str = "yiq", downsample: bool = False, **options: Any):
@@ -133,23 +143,3 @@ _SSIM_COMMON = ("{ds}11x11 Gaussian window sigma 1.5 (float32-rounded, as pyiqa 
 def _downsample_text(downsample: bool) -> str:
     return ("then f x f block means with f = max(1, round(min(H, W) / 256)) (pyiqa's avg_pool2d), "
             if downsample else "")
-
-
-class PyiqaGeneric(PyiqaMetric):
-    """Any other weight-free pyiqa metric, run with pyiqa's default options.
-
-    Registered by name in :mod:`bench.imagemetrics` (``ms_ssim``, ``fsim``, ...);
-    the registry gives its pyiqa name, mode and direction.
-    """
-
-    def __init__(self, metric_name: str, pyiqa_name: str, mode: str, higher_is_better: bool, **options: Any):
-        super().__init__(**options)
-        self.name = metric_name  # type: ignore[misc]
-        self.pyiqa_name = pyiqa_name  # type: ignore[misc]
-        self.mode = mode  # type: ignore[misc]
-        self.higher_is_better = higher_is_better  # type: ignore[misc]
-
-    @property
-    def definition(self) -> str:  # type: ignore[override]
-        return (f"pyiqa {pyiqa_version()} '{self.pyiqa_name}' with pyiqa's default options for it, on RGB float32 "
-                "in [0, 1] (uint8/255); no resize, no border crop.")

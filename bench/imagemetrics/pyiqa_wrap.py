@@ -1,7 +1,7 @@
 """Running pyiqa metrics on uint8 batches, and loading their model files offline.
 
 pyiqa (https://github.com/chaofengc/IQA-PyTorch) is what TAIR's ``val.py`` uses
-(PROTOCOL.md, "Image metrics as TAIR computes them"). Its network metrics fetch
+(TAIR val.py:68-75, pyiqa.create_metric). Its network metrics fetch
 weights from the Hugging Face hub or torchvision on construction; the helpers
 here hand them our local files instead, after :func:`bench.io.weights.require` has
 checked that every file exists, so no code path reaches the network.

@@ -59,6 +59,8 @@ class TextPsnr(ImageMetric):
     """PSNR over the union of cared GT text polygons."""
 
     name = "text_psnr"
+    summary = "PSNR inside the GT text polygons"
+    header = "txtPSNR"
     mode = "fr"
     higher_is_better = True
     definition = (
@@ -109,6 +111,8 @@ class TextLpips(ImageMetric):
     """LPIPS-Alex averaged over the GT words' bounding-box crops, lower is better."""
 
     name = "text_lpips"
+    summary = "LPIPS over GT word crops (64 px high)"
+    header = "txtLPIPS"
     mode = "fr"
     higher_is_better = False
     weights = ("alexnet",)

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,37 +44,39 @@ class WeightFile:
     filename: str
     url: str
     sha256: str | None  # full published sha256, or None when not published
-    used_by: str
-    hash_prefix: str | None = None  # published sha256 prefix (torch.hub naming convention)
+    #: published sha256 prefix (torch.hub naming convention); keyword-only, never filled by position
+    hash_prefix: str | None = field(default=None, kw_only=True)
 
 
-#: name -> file. Names are what ``python -m bench weights fetch NAME`` takes.
+#: name -> file: the catalogue of model files. Names are what ``python -m bench weights
+#: fetch NAME`` takes; which metric needs which file is declared by the metric
+#: (``ImageMetric.weights``).
 MANIFEST: dict[str, WeightFile] = {
     # torchvision.models.AlexNet_Weights.IMAGENET1K_V1 (LPIPS-Alex backbone)
     "alexnet": WeightFile("alexnet-owt-7be5be79.pth", "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-                          None, "lpips, text_lpips", "7be5be79"),
+                          None, hash_prefix="7be5be79"),
     # torchvision.models.VGG16_Weights.IMAGENET1K_V1 (DISTS backbone)
     "vgg16": WeightFile("vgg16-397923af.pth", "https://download.pytorch.org/models/vgg16-397923af.pth",
-                        None, "dists", "397923af"),
+                        None, hash_prefix="397923af"),
     # pyiqa 0.1.16 archs/dists_arch.py default_model_urls (alpha/beta of DISTS)
-    "dists": WeightFile("DISTS_weights-f5e65c96.pth", f"{_HF}/DISTS_weights-f5e65c96.pth", None, "dists"),
+    "dists": WeightFile("DISTS_weights-f5e65c96.pth", f"{_HF}/DISTS_weights-f5e65c96.pth", None),
     # pyiqa 0.1.16 archs/niqe_arch.py default_model_urls['url'] (pristine MVG model)
-    "niqe": WeightFile("niqe_modelparameters.mat", f"{_HF}/niqe_modelparameters.mat", None, "niqe"),
+    "niqe": WeightFile("niqe_modelparameters.mat", f"{_HF}/niqe_modelparameters.mat", None),
     # pyiqa 0.1.16 archs/musiq_arch.py default_model_urls['koniq10k']
-    "musiq": WeightFile("musiq_koniq_ckpt-e95806b9.pth", f"{_HF}/musiq_koniq_ckpt-e95806b9.pth", None, "musiq"),
+    "musiq": WeightFile("musiq_koniq_ckpt-e95806b9.pth", f"{_HF}/musiq_koniq_ckpt-e95806b9.pth", None),
     # pyiqa 0.1.16 archs/maniqa_arch.py default_model_urls['koniq']
-    "maniqa": WeightFile("ckpt_koniq10k.pt", f"{_HF}/ckpt_koniq10k.pt", None, "maniqa"),
+    "maniqa": WeightFile("ckpt_koniq10k.pt", f"{_HF}/ckpt_koniq10k.pt", None),
     # OpenAI CLIP RN50; the sha256 is the URL's path component (openai/CLIP clip/clip.py _MODELS)
     "clip_rn50": WeightFile(
         "RN50.pt",
         "https://openaipublic.azureedge.net/clip/models/"
         "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762/RN50.pt",
-        "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762", "clipiqa"),
+        "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762"),
     # pytorch-fid's port of the TF FID Inception (mseitzer/pytorch-fid, inception.py FID_WEIGHTS_URL)
     "inception_fid": WeightFile(
         "pt_inception-2015-12-05-6726825d.pth",
         "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
-        None, "fid"),
+        None),
 }
 
 

@@ -8,8 +8,9 @@ runs degraded themselves may differ in a few pixels between CPUs: those are comp
 with a note (:func:`generated_lq_note`).
 
 Tolerances are absolute, per metric, matched by name or ``fnmatch`` pattern (first
-match in file order, then the defaults). Metrics no pattern matches (counts such
-as ``det_matched``) are not gated. With ``require_significance`` a drop beyond the
+match in file order, then the defaults: each image metric's own, declared on its
+class, and :data:`TEXT_TOLERANCES`). Metrics no pattern matches (counts such as
+``det_matched``) are not gated. With ``require_significance`` a drop beyond the
 tolerance fails only if it is also significant: the baseline value lies outside
 the current run's 95% bootstrap interval (``results.json`` ``intervals``).
 
@@ -29,15 +30,22 @@ from pathlib import Path
 from typing import Optional
 
 from bench.errors import BenchError
+from bench.imagemetrics import describe_metrics
 from bench.io.runfiles import read_results
 
-#: absolute tolerances: metric name or fnmatch pattern -> allowed worsening
-DEFAULT_TOLERANCES: dict[str, float] = {
-    "psnr": 0.1, "ssim": 0.005, "lpips": 0.01, "dists": 0.01, "fid": 1.0, "niqe": 0.1, "musiq": 1.0,
+#: absolute tolerances of the text metrics: name or fnmatch pattern -> allowed worsening (image
+#: metrics declare theirs: ``ImageMetric.tolerance``)
+TEXT_TOLERANCES: dict[str, float] = {
     "*_hmean": 0.02, "*_precision": 0.02, "*_recall": 0.02,
     "rec_word_accuracy": 0.02, "rec_cer": 0.02, "rec_one_minus_ned": 0.02,
     "confidently_wrong_rate": 0.02, "phantom_per_image": 0.1,
 }
+
+
+def default_tolerances() -> dict[str, float]:
+    """Every gated image metric's own tolerance (plugins included), then the text metrics'."""
+    image = {i.name: i.tolerance for i in describe_metrics() if i.tolerance is not None}
+    return {**image, **TEXT_TOLERANCES}
 
 
 class GateUsageError(BenchError):
@@ -48,7 +56,7 @@ class GateUsageError(BenchError):
 class Tolerances:
     """What the gate checks and how much worsening it accepts."""
 
-    per_metric: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
+    per_metric: dict[str, float] = field(default_factory=default_tolerances)
     rows: Optional[tuple[str, ...]] = None
     require_significance: bool = False
 
@@ -90,7 +98,7 @@ def load_tolerances(path: Optional[Path]) -> Tolerances:
     if not isinstance(sig, bool):
         raise GateUsageError(f"{path}: require_significance: expected true or false")
     merged = {str(k): float(v) for k, v in given.items()}
-    merged.update({k: v for k, v in DEFAULT_TOLERANCES.items() if k not in merged})
+    merged.update({k: v for k, v in default_tolerances().items() if k not in merged})
     return Tolerances(merged, tuple(rows) if rows is not None else None, sig)
 
 

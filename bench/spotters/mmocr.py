@@ -8,7 +8,7 @@ project never does at run time.
 Not runnable in the default environment: ``mmocr`` 1.0.1 installs with
 ``mmcv-lite``, but its detectors need compiled mmcv ops (``No module named
 'mmcv._ext'``), and mmcv 2.0.x does not build against current torch headers
-(/work/shared/OFFLINE.md). Use it from a separate environment with a torch
+(so they cannot be built here). Use it from a separate environment with a torch
 version that mmcv 2.0.x supports (``pip install -U openmim; mim install
 mmengine 'mmcv>=2.0.0rc4,<2.1.0' 'mmdet>=3.0.0rc0,<3.1.0'; pip install
 mmocr``), or run MMOCR elsewhere and import its results with the
@@ -38,8 +38,8 @@ PATH_ARGS = ("det", "det_weights", "rec", "rec_weights")
 
 NOT_INSTALLABLE = (
     "spotter mmocr: the Python package 'mmocr' (with compiled mmcv ops) is not available -- "
-    "it cannot be installed next to the current torch (mmcv 2.0.x does not build against it, see "
-    "OFFLINE.md). Run MMOCR in a separate environment (torch supported by mmcv 2.0.x; "
+    "it cannot be installed next to the current torch (mmcv 2.0.x does not build against it). "
+    "Run MMOCR in a separate environment (torch supported by mmcv 2.0.x; "
     "mim install mmengine 'mmcv>=2.0.0rc4,<2.1.0' 'mmdet>=3.0.0rc0,<3.1.0'; pip install mmocr) "
     "and import its output with the 'predictions' spotter"
 )

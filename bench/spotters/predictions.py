@@ -26,7 +26,7 @@ File format, version 1 (UTF-8 JSON)::
   is an error (set ``missing: empty`` to read it as no detections instead).
 * Each entry needs ``polygon``, ``text`` and ``score``; other keys are ignored.
   Coordinates must be finite numbers. Entries keep their order (the TESTR
-  evaluator's greedy matching depends on it: PROTOCOL.md).
+  evaluator's greedy matching depends on it: docs/protocol.md, "Matching").
 * Entries with ``score < min_score`` are dropped when read, like every spotter.
 
 The file is checked in full when loaded; each error names the file, the image id

@@ -2,8 +2,8 @@
 
 The ``rapidocr`` 3.10 wheel ships PP-OCRv6 small detection and recognition models
 and the PP-OCR mobile v2 direction classifier as ONNX files, so it runs offline
-(/work/shared/OFFLINE.md). PP-OCR finds text *lines*; ground truth is word-level
-(PROTOCOL.md), so every line is cut into words here.
+(nothing to download). PP-OCR finds text *lines*; ground truth is word-level (one
+instance per word), so every line is cut into words here.
 
 How a line becomes words. The recogniser is a CTC model; with
 ``return_word_box`` RapidOCR reports, per line, the CTC column of every decoded

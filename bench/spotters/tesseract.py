@@ -9,7 +9,7 @@ block/line rows and empty words confidence -1).
 Page segmentation defaults to ``--psm 11`` ("sparse text: find as much text as
 possible in no particular order", ``tesseract --help-psm``), which suits scene
 text better than the default page layout analysis; set ``psm`` to change it.
-Tesseract is fast but weak on scene text (/work/shared/OFFLINE.md): a baseline,
+Tesseract is fast but weak on scene text: a baseline,
 not the default spotter.
 
 Needs the Debian packages ``tesseract-ocr tesseract-ocr-eng`` (or another

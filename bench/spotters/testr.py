@@ -20,7 +20,7 @@ checkpoint, required: the config's own ``MODEL.WEIGHTS`` is never opened), ``pyt
 ``Base-TESTR.yaml``) and ``timeout_s`` (per image, and for loading).
 
 Records: per query the model keeps, in query order (the evaluator's greedy matching
-depends on it, PROTOCOL.md), the records of the ``predictions`` spotter
+depends on it, docs/protocol.md "Matching"), the records of the ``predictions`` spotter
 (:func:`bench.spotters.predictions.parse_entry`):
 
 * ``polygon``: the 32 numbers of ``Instances.polygons`` as 16 ``[x, y]`` points in the

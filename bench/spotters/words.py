@@ -2,8 +2,8 @@
 
 Line-level engines (PP-OCR, EasyOCR) return one quadrilateral per line, but the
 ground truth of every supported data set is word-level, and a line box fails the
-IoU > 0.5 test against each of its words (PROTOCOL.md, "GT instances are
-word-level"). This module cuts a line quad into one quad per whitespace-separated
+IoU > 0.5 test against each of its words (docs/protocol.md, "Matching"). This module
+cuts a line quad into one quad per whitespace-separated
 word, along the line's own reading direction, so rotated and slanted lines give
 rotated and slanted words.
 

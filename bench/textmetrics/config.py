@@ -1,7 +1,7 @@
 """Settings of the text-spotting evaluation (:class:`TextEvalConfig`).
 
 Defaults reproduce TESTR's evaluator (cvlab-kaist/TAIR ``testr/adet/evaluation``;
-PROTOCOL.md, "Text spotting evaluation"). Every comparison is strict (``>``), as there.
+docs/protocol.md). Every comparison is strict (``>``), as there.
 """
 
 from __future__ import annotations

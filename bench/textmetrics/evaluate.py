@@ -1,4 +1,4 @@
-"""Per-image text-spotting evaluation, TESTR protocol (PROTOCOL.md, "Text spotting evaluation").
+"""Per-image text-spotting evaluation, TESTR protocol (docs/protocol.md).
 
 Source: ``testr/adet/evaluation/{text_evaluation.py,text_eval_script.py,
 lexicon_procesor.py}`` in cvlab-kaist/TAIR. One call evaluates every mode at once:

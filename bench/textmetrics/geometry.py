@@ -1,8 +1,8 @@
 """Polygon geometry for text-spotting evaluation (shapely only).
 
 Source of the rules: TESTR's evaluator, ``testr/adet/evaluation/text_evaluation.py``
-(``sort_detection``) and ``text_eval_script.py`` in cvlab-kaist/TAIR (PROTOCOL.md,
-"Text spotting evaluation").
+(``sort_detection``) and ``text_eval_script.py`` in cvlab-kaist/TAIR (docs/protocol.md,
+"Matching").
 
 * **Detections** that do not form a valid polygon (fewer than 3 points, zero area,
   self-intersection) are *dropped*, as TESTR's ``sort_detection`` does with

@@ -1,7 +1,7 @@
 """Pairing detections with ground truth (TESTR's ``evaluate_method``).
 
 Source: ``testr/adet/evaluation/text_eval_script.py`` in cvlab-kaist/TAIR
-(PROTOCOL.md, "Geometry and matching").
+(docs/protocol.md, "Matching").
 
 1. A detection whose intersection with any don't-care GT, divided by the
    detection's own area, is strictly greater than ``dont_care_area`` (0.5) is

@@ -1,6 +1,6 @@
 """Text rules of TESTR's evaluator: prediction clean-up, GT normalization, correctness.
 
-Sources (PROTOCOL.md, "Text spotting evaluation"): cvlab-kaist/TAIR
+Sources (docs/protocol.md): cvlab-kaist/TAIR
 ``testr/adet/evaluation/text_evaluation.py`` (``to_eval_format``: score > 0.1,
 ``int()`` coordinates, ``de_ascii``, the ``"<id>: <coords>,<score>,####<text>"`` text
 file), ``rrc_evaluation_funcs.py`` (``get_tl_line_values``: ``split(',####')``,

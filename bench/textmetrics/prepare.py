@@ -1,4 +1,4 @@
-"""TESTR's treatment of predictions before matching (PROTOCOL.md, "Predictions").
+"""TESTR's treatment of predictions before matching (docs/protocol.md, "Detections: what the evaluator keeps").
 
 Source: ``to_eval_format`` and ``sort_detection`` in cvlab-kaist/TAIR
 ``testr/adet/evaluation/text_evaluation.py``: keep ``score > 0.1``; write coordinates

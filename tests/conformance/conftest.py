@@ -1,7 +1,7 @@
 """Fixtures for the conformance tests: the real upstream snapshots.
 
 A test asks for ``upstream("TAIR")`` and gets the snapshot folder. Where the
-snapshots are absent (a machine without ``../shared/upstream`` and without
+snapshots are absent (no ``shared/upstream`` next to the project folder and no
 ``$TAIR_BENCH_UPSTREAM``) the test is skipped with that reason; in CI they are
 present, and ``CI=true`` turns a missing folder into a failure, so nothing is
 skipped silently there -- TESTR included.
@@ -16,7 +16,7 @@ import pytest
 
 from bench.upstream import UPSTREAM_ENV, upstream_repo
 
-#: the snapshots ``../shared/upstream/SOURCES.txt`` lists: CI must have every one
+#: the snapshots :data:`bench.upstream.PINNED_COMMITS` pins: CI must have every one
 SHARED_SNAPSHOTS = ("DiffBIR", "SeeSR", "SUPIR", "TAIR", "DiffTSR", "Real-ESRGAN", "BasicSR", "TESTR")
 
 

@@ -2,7 +2,7 @@
 
 BasicSR's ``filter2D``, ``USMSharp``, ``DiffJPEG``, ``add_gaussian_noise_pt`` /
 ``add_poisson_noise_pt`` and Real-ESRGAN's ``RealESRGANModel.feed_data`` are imported
-from the pinned snapshots (``../shared/upstream/{BasicSR,Real-ESRGAN}``) by file path;
+from the pinned snapshots (``upstream("BasicSR")``, ``upstream("Real-ESRGAN")``) by file path;
 only what they import and do not use here is stubbed (the package ``__init__`` files,
 which import every architecture, data set and logger; the model registry; the
 ``SRGANModel`` base class, whose ``__init__`` builds networks; the training pair pool,
