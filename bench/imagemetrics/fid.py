@@ -3,7 +3,7 @@
 Set-level: the runner collects :meth:`Fid.features` over all restored images and
 all references, then calls :meth:`Fid.from_features`. Features are cached per image
 by the score stage, keyed by the images' content (never by a data-set name;
-PROTOCOL.md, "FID"), so reference statistics are reused across runs. Inputs must be lossless (the harness stores
+a name can hide changed files), so reference statistics are reused across runs. Inputs must be lossless (the harness stores
 PNG): JPEG round trips move FID noticeably (clean-fid README).
 """
 

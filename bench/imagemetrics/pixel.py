@@ -2,7 +2,7 @@
 pyiqa metrics: :mod:`.pyiqa_generic`).
 
 Definitions follow TAIR's ``val.py`` (pyiqa ``psnr`` and ``ssimc`` on RGB in
-[0, 1], no border crop; PROTOCOL.md, "Image metrics as TAIR computes them").
+[0, 1], no border crop; TAIR val.py:68-69, :185-186).
 PSNR and SSIM are computed by :mod:`.psnr_exact` and :mod:`.ssim_exact`, which
 reproduce pyiqa 0.1.16's arithmetic (agreement with pyiqa itself < 1e-6 is
 tested, ``tests/test_ssim_fast.py``) without importing torch or pyiqa, in row

@@ -5,7 +5,7 @@ plausible but wrong glyphs loses little there. These metrics look only where the
 ground truth says there is text. They are tair-bench's own definitions (no
 published reference); the exact wording is in each class's ``definition``.
 
-Regions are the GT polygons whose text is not ``###`` (don't care, PROTOCOL.md),
+Regions are the GT polygons whose text is not ``###`` (don't care, docs/protocol.md),
 in the reference image's pixel coordinates. An image with no such polygon, or
 whose polygons cover no pixel, scores ``None`` with the reason in
 ``last_reasons``.

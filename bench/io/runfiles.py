@@ -1,6 +1,6 @@
 """results.json, per_image.csv and text_details.jsonl: aggregation and writing.
 
-Schema ``tair-bench-results/1`` (documented field by field in README.md,
+Schema ``tair-bench-results/1`` (documented field by field in docs/results.md,
 "Results"). Everything under the top-level key ``run`` (timestamps, durations,
 cache statistics) varies between otherwise identical runs; everything else is
 a deterministic function of the suite, the data and the code versions.
