@@ -1,9 +1,10 @@
-"""The component registries: one line per restorer, spotter and data set kind.
+"""The component registries: one line per restorer, spotter, data set kind and prompt source.
 
 Adding a restorer = one file in ``adapters/`` plus one ``RESTORERS.add`` line here
 (or an entry point for third-party code: groups ``tair_bench.restorers``,
-``tair_bench.spotters``, ``tair_bench.datasets``; image metrics use
-``tair_bench.image_metrics``, see :mod:`bench.imagemetrics`).
+``tair_bench.spotters``, ``tair_bench.datasets``, ``tair_bench.prompt_sources``).
+Degradation presets (:data:`bench.degrade.presets.PRESETS`) and image metrics
+(:mod:`bench.imagemetrics`) are registries of the same kind beside their code.
 """
 
 from __future__ import annotations
@@ -54,11 +55,18 @@ DATASETS.add("satext-full", "bench.data.satext_full:SATextFull", "SA-Text full l
 DATASETS.add("realtext", "bench.data.realtext:RealText", "Real-Text real LQ/HQ pairs: HQ/, LQ/, real_benchmark_dataset.json")
 DATASETS.add("realir", "bench.data.realir:RealIR", "a folder of real low-quality images, no reference")
 
-PROMPT_SOURCES = ("none", "spotted", "caption", "oracle")
+PROMPT_SOURCES = Registry("prompt source", "tair_bench.prompt_sources")
+PROMPT_SOURCES.add("none", "bench.prompts:NoPrompt", "no prompt: the restorer runs unconditioned")
+PROMPT_SOURCES.add("spotted", "bench.prompts:SpottedPrompt",
+                   "the words a text spotter reads on the LQ image, in a template (deployable: no ground truth)")
+PROMPT_SOURCES.add("caption", "bench.prompts:CaptionPrompt", "a BLIP-class captioning model from a local folder",
+                   "diffusion")
+PROMPT_SOURCES.add("oracle", "bench.prompts:OraclePrompt",
+                   "the ground-truth words: an upper bound only, it leaks the answer (never a headline number)")
 
 
 def preset_names() -> tuple:
-    return tuple(sorted(PRESETS))
+    return tuple(PRESETS.names())
 
 
 def degrade_backends() -> tuple:
@@ -73,18 +81,6 @@ def image_metric_names() -> tuple:
 
 def text_metric_names() -> tuple:
     return tuple(sorted(TEXT_METRIC_DEFINITIONS))
-
-
-def declared_args(registry: Registry, name: str) -> Optional[frozenset]:
-    """The ``args`` keys component ``name`` of ``registry`` accepts (its class's
-    ``declared_args()``), or None when the class cannot be imported here (an extra
-    that is not installed: preflight reports that, and checks the arguments then)."""
-    try:
-        cls = registry.load(name)
-    except BenchError:
-        return None
-    declared = getattr(cls, "declared_args", None)
-    return declared() if callable(declared) else None
 
 
 def default_min_score(name: str) -> Optional[float]:

@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from .components import SPOTTERS
+from .components import PROMPT_SOURCES, SPOTTERS
 from .errors import BenchError, SuiteError
 from .records import DONT_CARE, Sample
-from .registry import did_you_mean
+from .registry import declared_arguments
 
 DEFAULT_TEMPLATE = "A photo with the text: {words}"
 #: TeReDiff's ``prompt_style: CAPTION`` sentence (TAIR ``val.py``)
@@ -54,6 +54,12 @@ class PromptSource:
     """Base class: a named, versioned way to make one prompt per image."""
 
     name = "base"
+
+    @classmethod
+    def declared_args(cls) -> frozenset[str]:
+        """The options a suite may give this source (``restorers[i].prompt``): its constructor's
+        keyword parameters, less ``device``, which the harness sets."""
+        return declared_arguments(cls, PromptSource, frozenset({"device"}))
 
     def version(self) -> str:
         return self.name
@@ -182,18 +188,16 @@ class CaptionPrompt(PromptSource):
         return self.template.format(caption=caption), {"caption": caption}
 
 
-_TYPES = {"none": NoPrompt, "oracle": OraclePrompt, "spotted": SpottedPrompt, "caption": CaptionPrompt}
-#: prompt source name -> class; each class's first docstring line is its summary in ``bench list``
-PROMPT_SOURCE_TYPES = _TYPES
-
-
 def make_prompt_source(spec: dict | None) -> PromptSource:
-    """Build a prompt source from ``{"type": name, **options}`` (``None`` = none)."""
+    """Build a prompt source from ``{"type": name, **options}`` (``None`` = none); the name is
+    looked up in :data:`bench.components.PROMPT_SOURCES`."""
     spec = dict(spec or {"type": "none"})
     kind = spec.pop("type", "none")
-    if kind not in _TYPES:
-        raise SuiteError(f"unknown prompt source '{kind}'{did_you_mean(kind, _TYPES)}; known: {sorted(_TYPES)}")
     try:
-        return _TYPES[kind](**spec)
+        cls = PROMPT_SOURCES.load(kind)
+    except BenchError as exc:
+        raise SuiteError(f"{exc}; known: {PROMPT_SOURCES.names()}") from None
+    try:
+        return cls(**spec)
     except TypeError as exc:
         raise SuiteError(f"prompt source '{kind}': bad options {sorted(spec)} ({exc})") from None

@@ -1,9 +1,15 @@
-"""Lazy registries of named components ("module:Class" targets).
+"""Lazy registries of named components ("module:Object" targets): one style for every kind.
 
+Restorers, spotters, data sets (:mod:`bench.components`), prompt sources
+(:mod:`bench.prompts`), degradation presets (:mod:`bench.degrade.presets`) and image
+metrics (:mod:`bench.imagemetrics`) are each a :class:`Registry`: one ``add`` line per
+built-in, an entry-point group for third-party ones (``tair_bench.restorers``,
+``tair_bench.spotters``, ``tair_bench.datasets``, ``tair_bench.prompt_sources``,
+``tair_bench.degradation_presets``, ``tair_bench.image_metrics``; docs/restorers.md,
+"Adding a restorer"), "did you mean" for a typo, and the arguments each component
+declares (:meth:`Registry.arguments`), which ``bench validate`` checks a suite against.
 Nothing is imported until a component is used, so an optional extra that is not
-installed only matters to the suites that name it. Third-party restorers and
-spotters register through the entry-point groups ``tair_bench.restorers`` and
-``tair_bench.spotters`` (docs/restorers.md, "Adding a restorer").
+installed only matters to the suites that name it.
 """
 
 from __future__ import annotations
@@ -13,16 +19,19 @@ import importlib
 import inspect
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Iterator, Optional
 
 from .errors import BenchError
 
+#: constructor parameters of restorers and spotters that the harness sets, not the suite's ``args``
+HARNESS_ARGS = frozenset({"scale", "device", "min_score"})
 
-def declared_arguments(cls: type, base: type) -> frozenset[str]:
-    """The suite ``args`` a component class accepts: the keyword parameters of each
+
+def declared_arguments(cls: type, base: type, harness_set: frozenset[str] = HARNESS_ARGS) -> frozenset[str]:
+    """The suite arguments a component class accepts: the keyword parameters of each
     ``__init__`` along its MRO, following ``**kwargs`` forwarding up to (not into)
-    ``base``, whose catch-all only stores what the subclasses pass on. ``scale``,
-    ``device`` and ``min_score`` are set by the harness, not by ``args``."""
+    ``base``, whose catch-all only stores what the subclasses pass on; less
+    ``harness_set``, the ones the harness sets itself."""
     names: set[str] = set()
     for klass in cls.__mro__:
         if klass is base or not issubclass(klass, base):
@@ -35,7 +44,7 @@ def declared_arguments(cls: type, base: type) -> frozenset[str]:
                   and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
             break
-    return frozenset(names - {"scale", "device", "min_score"})
+    return frozenset(names - harness_set)
 
 
 class Component:
@@ -126,14 +135,33 @@ class Registry:
         self._load_plugins()
         return name in self._entries
 
+    def __iter__(self) -> Iterator[str]:
+        """The registered names, sorted (``sorted(registry)``, ``list(registry)``)."""
+        return iter(self.names())
+
+    def __getitem__(self, name: str) -> Any:
+        """``registry[name]`` is :meth:`load`: the registered object, imported."""
+        return self.load(name)
+
     def get(self, name: str) -> Entry:
         self._load_plugins()
         if name not in self._entries:
             raise BenchError(f"unknown {self.kind} '{name}'{did_you_mean(name, self._entries)}")
         return self._entries[name]
 
+    def arguments(self, name: str) -> Optional[frozenset[str]]:
+        """The argument names component ``name`` declares (its ``declared_args()``), or None
+        when it cannot be imported here (an extra not installed: preflight says so) or
+        declares none (then nothing is checked)."""
+        try:
+            target = self.load(name)
+        except BenchError:
+            return None
+        declared = getattr(target, "declared_args", None)
+        return declared() if callable(declared) else None
+
     def load(self, name: str) -> Any:
-        """Import and return the class registered as ``name``."""
+        """Import and return the object (usually a class) registered as ``name``."""
         entry = self.get(name)
         module_name, _, attr = entry.target.partition(":")
         try:

@@ -12,7 +12,6 @@ import pytest
 
 import bench.imagemetrics as im
 from bench.imagemetrics.base import ImageMetric
-from bench.io import runfiles
 from bench.io.weights import MANIFEST
 from bench.report import columns, gate
 
@@ -111,12 +110,3 @@ def test_builtin_headers_are_distinct_and_weights_catalogued():
     assert len(headers) == len(set(headers))
     needed = {w for i in infos for w in i.weights}
     assert needed == set(MANIFEST), "every metric's files are catalogued, every catalogued file is needed"
-
-
-def test_old_summary_columns_callers_see_the_declared_headers():
-    """``runfiles.summary_columns(doc)`` without headers (its transitional default) agrees
-    with the headers the classes declare."""
-    names = [i.name for i in im.describe_metrics()]
-    doc = {"rows": ["a"], "results": {"a": {n: 1.0 for n in names}},
-           "metrics": {n: {"kind": "image"} for n in names}}
-    assert runfiles.summary_columns(doc) == columns.summary_columns(doc)

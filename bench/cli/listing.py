@@ -19,7 +19,6 @@ from bench.components import DATASETS, PROMPT_SOURCES, RESTORERS, SPOTTERS
 from bench.degrade import PRESETS
 from bench.errors import BenchError
 from bench.imagemetrics import create_metric, list_metrics
-from bench.prompts import PROMPT_SOURCE_TYPES
 from bench.registry import did_you_mean
 from bench.textmetrics import TEXT_METRIC_DEFINITIONS
 from bench.upstream import PINNED_COMMITS
@@ -148,8 +147,7 @@ def text_metric_rows() -> list[Row]:
 
 
 def prompt_source_rows() -> list[Row]:
-    return [Row(name, _first_line(PROMPT_SOURCE_TYPES[name].__doc__) if name in PROMPT_SOURCE_TYPES else "")
-            for name in PROMPT_SOURCES]
+    return [Row(e.name, e.summary) for e in PROMPT_SOURCES.entries()]
 
 
 ROWS: dict[str, Callable[[], list[Row]]] = {

@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 
 from bench.errors import BenchError
-from bench.io.runfiles import format_table, summary_columns
+from bench.io.runfiles import format_table
 from bench.pipeline.datachecks import summary_lines
 from bench.pipeline.runner import RunOptions, run_suite
 from bench.report import finish_run
+from bench.report.columns import summary_columns
 from bench.scaleout.shard import ShardSpec
 from bench.suite import load_suite
 

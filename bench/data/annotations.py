@@ -26,8 +26,9 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ..errors import DataError
 from bench.io.images import decode_image
+
+from ..errors import DataError
 from ..records import DONT_CARE, TextInstance
 from .base import SkippedRecord, check_polygon, gt_instance
 

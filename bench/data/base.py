@@ -70,6 +70,16 @@ class DatasetSource:
         return {"kind": self.spec.kind, "path": self.spec.path, "source": self.spec.source,
                 "split": self.spec.split, "options": dict(self.spec.options)}
 
+    @classmethod
+    def option_types(cls) -> dict[str, type]:
+        """The ``dataset.options`` this loader reads: name -> type (none by default)."""
+        return {}
+
+    @classmethod
+    def declared_args(cls) -> frozenset[str]:
+        """The ``dataset.options`` keys ``bench validate`` accepts for this loader."""
+        return frozenset(cls.option_types())
+
     def preflight(self) -> list[str]:
         """Problems that prevent loading at all (missing files), each with its fix."""
         return []

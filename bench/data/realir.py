@@ -26,15 +26,24 @@ from typing import Iterator, Optional, Union
 
 from ..errors import DataError
 from ..records import Sample
-from .annotations import (IMAGE_EXTENSIONS, TAIR_FILTER_RULE, AnnotationDoc, load_annotation_json,
-                          parse_instances, read_image_file, resolve_inside)
+from .annotations import (
+    IMAGE_EXTENSIONS,
+    TAIR_FILTER_RULE,
+    AnnotationDoc,
+    load_annotation_json,
+    parse_instances,
+    read_image_file,
+    resolve_inside,
+)
 from .base import DatasetSource, SkippedRecord, check_options
-
-OPTIONS = {"annotations": str, "recursive": bool, "tair_filter": bool}
 
 
 class RealIR(DatasetSource):
     """A folder of real LQ images (no HQ), optionally with text annotations."""
+
+    @classmethod
+    def option_types(cls) -> dict[str, type]:
+        return {"annotations": str, "recursive": bool, "tair_filter": bool}
 
     def __init__(self, spec, degradation):
         super().__init__(spec, degradation)
@@ -57,7 +66,7 @@ class RealIR(DatasetSource):
         return path.relative_to(self.root).with_suffix("").as_posix()
 
     def preflight(self) -> list[str]:
-        problems = check_options(self.spec.options, OPTIONS)
+        problems = check_options(self.spec.options, self.option_types())
         if self.degradation.kind != "provided":
             problems.append("degradation.kind: preset needs HQ images and RealIR has none; "
                             "use degradation: {kind: provided} (the images are already degraded)")

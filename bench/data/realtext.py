@@ -26,6 +26,7 @@ from typing import Union
 import numpy as np
 
 from bench.io.images import bicubic_resize
+
 from ..records import Sample
 from .annotations import parse_instances
 from .base import SkippedRecord

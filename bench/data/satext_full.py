@@ -24,8 +24,14 @@ import numpy as np
 
 from ..errors import DataError
 from ..records import Sample
-from .annotations import (TAIR_FILTER_RULE, AnnotationDoc, find_image, load_annotation_json,
-                          parse_instances, read_image_file)
+from .annotations import (
+    TAIR_FILTER_RULE,
+    AnnotationDoc,
+    find_image,
+    load_annotation_json,
+    parse_instances,
+    read_image_file,
+)
 from .base import DatasetSource, SkippedRecord, check_options
 
 FETCH_HINT = "see `python -m bench data fetch {name}` for where to get it"
@@ -49,8 +55,9 @@ class AnnotatedFolder(DatasetSource):
         self.counts: dict[str, int] = {}
 
     # ----------------------------------------------------------------- options
-    def option_types(self) -> dict[str, type]:
-        return {"tair_filter": bool, "annotations": str, **{k: str for k in self.FOLDERS}}
+    @classmethod
+    def option_types(cls) -> dict[str, type]:
+        return {"tair_filter": bool, "annotations": str, **{k: str for k in cls.FOLDERS}}
 
     @property
     def annotation_file(self) -> Path:

@@ -30,6 +30,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from ..registry import Registry
 from .kernels import KERNEL_TYPES
 
 #: Real-ESRGAN's kernel sizes: odd, 7..21 (``[2 * v + 1 for v in range(3, 11)]``).
@@ -154,9 +155,12 @@ def scaled(base: DegradationParams, s: float, name: str, summary: str) -> Degrad
 
 _OWN = "our own definition (TAIR never published the SA-Text level parameters)"
 
-PRESETS: dict[str, DegradationParams] = {
-    "realesrgan": REALESRGAN,
-    "level1": scaled(REALESRGAN, 1 / 3, "level1", f"mildest: realesrgan severity x 1/3; {_OWN}"),
-    "level2": scaled(REALESRGAN, 2 / 3, "level2", f"medium: realesrgan severity x 2/3; {_OWN}"),
-    "level3": scaled(REALESRGAN, 1.0, "level3", f"harshest: realesrgan severity x 1; {_OWN}"),
-}
+LEVEL1 = scaled(REALESRGAN, 1 / 3, "level1", f"mildest: realesrgan severity x 1/3; {_OWN}")
+LEVEL2 = scaled(REALESRGAN, 2 / 3, "level2", f"medium: realesrgan severity x 2/3; {_OWN}")
+LEVEL3 = scaled(REALESRGAN, 1.0, "level3", f"harshest: realesrgan severity x 1; {_OWN}")
+
+#: name -> :class:`DegradationParams`, one line per preset; third-party presets register a
+#: ``DegradationParams`` object under the entry-point group ``tair_bench.degradation_presets``
+PRESETS = Registry("degradation preset", "tair_bench.degradation_presets")
+for _name, _params in (("realesrgan", REALESRGAN), ("level1", LEVEL1), ("level2", LEVEL2), ("level3", LEVEL3)):
+    PRESETS.add(_name, f"{__name__}:{_name.upper()}", _params.summary)

@@ -134,14 +134,6 @@ TEXT_HEADERS: dict[str, tuple[str, bool]] = {
     "read_words_per_image": ("words/img", False), "read_mean_confidence": ("read-conf", False),
     "read_lq_agreement": ("LQ-agree%", True),
 }
-#: transitional, for callers of :func:`summary_columns` that pass no headers (``bench run`` until it
-#: calls :func:`bench.report.columns.summary_columns`): the built-in image metrics' headers, which
-#: tests check against the classes' own; delete with the ``headers=None`` default
-_IMAGE_HEADERS_FOR_OLD_CALLERS: dict[str, tuple[str, bool]] = {
-    "psnr": ("PSNR", False), "ssim": ("SSIM", False), "text_psnr": ("txtPSNR", False), "lpips": ("LPIPS", False),
-    "text_lpips": ("txtLPIPS", False), "dists": ("DISTS", False), "fid": ("FID", False), "niqe": ("NIQE", False),
-    "musiq": ("MUSIQ", False), "maniqa": ("MANIQA", False), "clipiqa": ("CLIPIQA", False), "piqe": ("PIQE", False),
-}
 #: text columns of an annotated run, and the text statistics shown instead when no row has text P/R/H
 TEXT_COLUMNS = ("det_hmean", "e2e_none_hmean", "e2e_full_hmean", "crop_word_accuracy", "confidently_wrong_rate",
                 "phantom_per_image")
@@ -153,15 +145,12 @@ def has_text_scores(doc: dict) -> bool:
     return any(v.get("det_hmean") is not None for v in doc["results"].values())
 
 
-def summary_columns(doc: dict, headers: Optional[Mapping[str, tuple[str, bool]]] = None
-                    ) -> list[tuple[str, str, bool]]:
+def summary_columns(doc: dict, headers: Mapping[str, tuple[str, bool]]) -> list[tuple[str, str, bool]]:
     """The columns of the run summary: the suite's own image metrics that could run (in
     suite order), then the text metrics; with no text P/R/H in any row (nothing to
     measure), the text statistics instead (``read_*``). ``headers``: metric -> (header,
     as percent), names as headers where absent; the report layer passes the image
     metrics' own (:func:`bench.report.columns.summary_columns`)."""
-    if headers is None:
-        headers = {**_IMAGE_HEADERS_FOR_OLD_CALLERS, **TEXT_HEADERS}
     results = doc["results"].values()
     present = lambda k: any(k in v for v in results)  # noqa: E731
     image = [m for m, meta in doc.get("metrics", {}).items()

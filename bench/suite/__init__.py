@@ -21,10 +21,9 @@ import yaml
 
 from bench import components as c
 from bench.errors import SuiteError
-from bench.registry import did_you_mean
 from bench.records import REFERENCE_ROWS
+from bench.registry import did_you_mean
 from bench.suite.specs import (  # noqa: F401 (the suite types, imported from here by the rest)
-    PROMPT_KEYS,
     SUITE_FORMAT_VERSION,
     DatasetSpec,
     DegradationSpec,
@@ -126,6 +125,7 @@ def _dataset(ctx: _Ctx, raw: Any, base: Path, names: "Names") -> DatasetSpec:
     if limit is not None and (ctx.typed(limit, "dataset.limit", int, "a positive integer") < 1):
         raise ctx.fail("dataset.limit", f"expected a positive integer, got {limit}")
     options = ctx.typed(d.get("options", {}) or {}, "dataset.options", dict, "a mapping")
+    _check_args(ctx, names.dataset_args, kind, options, "dataset.options", "data set kind")
     return DatasetSpec(kind=kind, path=_resolve(base, d.get("path")), source=d.get("source"),
                        split=str(d.get("split", "test")), limit=limit, options=dict(options))
 
@@ -158,9 +158,15 @@ def _degradation(ctx: _Ctx, raw: Any, names: "Names") -> DegradationSpec:
 
 
 def _prompt(ctx: _Ctx, raw: Any, p: str, names: "Names") -> dict:
+    """A restorer's prompt source and its options, each option checked against the ones the
+    source declares (:meth:`bench.prompts.PromptSource.declared_args`)."""
     prompt = {"source": raw} if isinstance(raw, str) else raw
-    prompt = ctx.mapping(prompt, f"{p}.prompt", {k: k == "source" for k in PROMPT_KEYS})
-    ctx.name(prompt["source"], f"{p}.prompt.source", names.prompt_sources, "prompt source")
+    prompt = ctx.typed(prompt, f"{p}.prompt", dict, "a mapping or a prompt source name")
+    if "source" not in prompt:
+        raise ctx.fail(f"{p}.prompt.source", "required key is missing")
+    source = ctx.name(prompt["source"], f"{p}.prompt.source", names.prompt_sources, "prompt source")
+    options = {k: v for k, v in prompt.items() if k != "source"}
+    _check_args(ctx, names.prompt_args, source, options, f"{p}.prompt", "prompt source")
     return dict(prompt)
 
 
@@ -279,6 +285,10 @@ class Names:
     image_metrics: tuple
     text_metrics: tuple
     prompt_sources: tuple
+    #: prompt source name -> the options it accepts (``restorers[i].prompt``), or None (not checked)
+    prompt_args: Optional[Callable[[str], Optional[frozenset]]] = None
+    #: data set kind -> the ``dataset.options`` keys its loader reads, or None (not checked)
+    dataset_args: Optional[Callable[[str], Optional[frozenset]]] = None
     #: adapter name -> the ``args`` keys it accepts, or None (unknown here: not checked)
     restorer_args: Optional[Callable[[str], Optional[frozenset]]] = None
     #: spotter name -> the ``args`` keys it accepts, or None
@@ -293,9 +303,11 @@ class Names:
                    backends=c.degrade_backends(), restorers=tuple(c.RESTORERS.names()),
                    spotters=tuple(c.SPOTTERS.names()),
                    image_metrics=c.image_metric_names(), text_metrics=c.text_metric_names(),
-                   prompt_sources=c.PROMPT_SOURCES,
-                   restorer_args=lambda n: c.declared_args(c.RESTORERS, n),
-                   spotter_args=lambda n: c.declared_args(c.SPOTTERS, n),
+                   prompt_sources=tuple(c.PROMPT_SOURCES.names()),
+                   prompt_args=c.PROMPT_SOURCES.arguments,
+                   dataset_args=c.DATASETS.arguments,
+                   restorer_args=c.RESTORERS.arguments,
+                   spotter_args=c.SPOTTERS.arguments,
                    spotter_min_score=c.default_min_score)
 
 

@@ -15,11 +15,6 @@ from typing import Optional
 
 SUITE_FORMAT_VERSION = 1
 
-#: keys of a restorer's ``prompt`` mapping (options of :mod:`bench.prompts` sources)
-PROMPT_KEYS = ("source", "template", "empty", "max_words", "spotter", "spotter_args", "min_score",
-               "path", "max_new_tokens")
-
-
 @dataclass(frozen=True)
 class DatasetSpec:
     kind: str
