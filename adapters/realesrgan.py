@@ -37,9 +37,9 @@ from bench.io.hashing import file_sha256
 from bench.registry import did_you_mean
 
 from .base import Restorer
+from .realesrgan_arch import RRDBNet, SRVGGNetCompact
 from .tiling import run_tiled
 
-from .realesrgan_arch import RRDBNet, SRVGGNetCompact
 
 @dataclass(frozen=True)
 class ModelSpec:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+
 class ResidualDenseBlock(nn.Module):
     """Five 3x3 convs with dense connections; output scaled by 0.2 plus input."""
 

@@ -44,10 +44,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench.io.hashing import file_sha256
 from bench.errors import AdapterError
-from bench.io.pyenv import HARNESS_PYTHON, ProbeResult, ProbeSpec, probe_problems, requirement_pins, run_probe
+from bench.io.hashing import file_sha256
 from bench.io.images import read_image, write_png
+from bench.io.pyenv import HARNESS_PYTHON, ProbeResult, ProbeSpec, probe_problems, requirement_pins, run_probe
 
 from .base import Restorer
 

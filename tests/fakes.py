@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-
 from tair_bench_adapters.base import Restorer
+
 from bench.records import Detection
 from bench.spotters.base import Spotter
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from bench import PROTOCOL_VERSION
 from bench.io.cache import Cache, stage_key
-from bench.records import Detection, TextInstance
 from bench.io.runfiles import write_json, write_jsonl, write_per_image_csv
+from bench.records import Detection, TextInstance
 from bench.textmetrics import (
     TEXT_METRIC_DEFINITIONS,
     TEXT_METRIC_HIGHER_IS_BETTER,

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-
 from tair_bench_adapters.folder import FolderRestorer
+
 from bench.errors import AdapterError
 
 

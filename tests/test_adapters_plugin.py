@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomllib
-
 from tair_bench_adapters.base import Restorer
+
 from bench.registry import Registry
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_adapter"

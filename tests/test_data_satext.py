@@ -12,9 +12,9 @@ import json
 import numpy as np
 import pytest
 
-from bench.data import open_dataset
-from bench.data import fetch as fetch_mod
 from bench.cli.data import add_commands as add_data_command
+from bench.data import fetch as fetch_mod
+from bench.data import open_dataset
 from bench.errors import DataError
 from bench.io.images import decode_image
 from bench.suite import DatasetSpec, DegradationSpec

@@ -128,7 +128,8 @@ def test_sinc_kernel_is_symmetric_and_matches_jinc():
 def test_blur_identity_and_constant():
     """A centred delta kernel changes nothing; any sum-1 kernel keeps a flat image flat."""
     img = scene(0, 64).astype(np.float32) / 255
-    delta = np.zeros((7, 7)); delta[3, 3] = 1
+    delta = np.zeros((7, 7))
+    delta[3, 3] = 1
     np.testing.assert_array_equal(ops.blur(img, delta), img)
     flat = np.full((40, 40, 3), 0.25, np.float32)
     np.testing.assert_allclose(ops.blur(flat, kernels.sinc_kernel(21, 1.0)), flat, atol=1e-6)
@@ -154,7 +155,8 @@ def test_poisson_noise_gray_is_shared_and_zero_on_black():
 
 def test_jpeg_keeps_rgb_channel_order():
     """Pure red must come back red (a BGR/RGB mix-up would turn it blue)."""
-    red = np.zeros((32, 32, 3), np.float32); red[..., 0] = 1
+    red = np.zeros((32, 32, 3), np.float32)
+    red[..., 0] = 1
     out = ops.jpeg(red, 90)
     assert out[..., 0].mean() > 0.9 and out[..., 2].mean() < 0.1
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.report.gate import GateUsageError, load_tolerances, run_gate
 from bench.cli.report import add_commands as add_report_commands
+from bench.report.gate import GateUsageError, load_tolerances, run_gate
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ per missing file and raises WeightsMissing on load, without touching the network
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from bench.io import weights
 from bench.errors import WeightsMissing
 from bench.imagemetrics import create_metric
+from bench.io import weights
 from bench.records import TextInstance
 
 torch = pytest.importorskip("torch")
@@ -87,8 +86,8 @@ def test_lpips_standin_loads_trunk_and_batches(standin):
 def test_text_lpips_standin_is_mean_over_word_crops(standin):
     """Two words: the image score is the mean of LPIPS over the two 64-px-high crops,
     computed by hand with the same network; a '###' word is left out."""
-    from bench.io.images import bicubic_resize
     from bench.imagemetrics.lpips_metric import lpips_distance
+    from bench.io.images import bicubic_resize
 
     ref, pred = img(6, 96, 160), img(7, 96, 160)
     words = [TextInstance(((10, 10), (90, 10), (90, 40), (10, 40)), "HELLO"),

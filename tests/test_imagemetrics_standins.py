@@ -27,8 +27,8 @@ import warnings
 import numpy as np
 import pytest
 
-from bench.io import weights
 from bench.imagemetrics import create_metric
+from bench.io import weights
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")

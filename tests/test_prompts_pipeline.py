@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 
-from bench.io.cache import Cache
 from bench.components import RESTORERS
-from bench.prompts import DEFAULT_TEMPLATE
+from bench.io.cache import Cache
 from bench.pipeline.runner import RunOptions, run_suite
+from bench.prompts import DEFAULT_TEMPLATE
 from bench.suite import load_suite
 from tests.fakes import BlobSpotter
 

@@ -15,8 +15,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from tair_bench_adapters.subprocess_driver import SubprocessRestorer
+
 from bench.errors import SuiteError
 from bench.io import pyenv
 from bench.io.pyenv import ProbeResult, ProbeSpec, probe_problems, requirement_pins, resolve_python, run_probe

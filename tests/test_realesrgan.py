@@ -9,9 +9,9 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-
 from tair_bench_adapters.realesrgan import RealESRGAN, RRDBNet, SRVGGNetCompact, load_network
 from tair_bench_adapters.tiling import run_tiled, tile_grid
+
 from bench.errors import AdapterError, WeightsMissing
 
 # Key names as they appear in the released RealESRGAN_x4plus.pth (BasicSR naming).
@@ -215,5 +215,7 @@ def test_run_tiled_matches_untiled_for_pad_at_least_the_radius():
 
 def test_run_tiled_works_on_torch_tensors():
     x = torch.arange(30.0).reshape(1, 1, 5, 6)
-    up = lambda t: torch.nn.functional.interpolate(t, scale_factor=3, mode="nearest")
+    def up(t):
+        return torch.nn.functional.interpolate(t, scale_factor=3, mode="nearest")
+
     assert torch.equal(run_tiled(up, x, 3, 2, 0), up(x))

@@ -11,7 +11,6 @@ import struct
 import numpy as np
 import pytest
 import torch
-
 from tair_bench_adapters.ncnn_convert import (
     TAG_FP16,
     io_blobs,
@@ -21,6 +20,7 @@ from tair_bench_adapters.ncnn_convert import (
 )
 from tair_bench_adapters.realesrgan import RRDBNet
 from tair_bench_adapters.realesrgan_ncnn import RealESRGANNcnn, wheel_model_files
+
 from bench.errors import AdapterError, WeightsMissing
 
 WHEEL_FILES = wheel_model_files("realesrgan-x4plus")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import write_report
 from bench.cli.report import add_commands as add_report_commands
+from bench.report import write_report
 from bench.report.textdiff import diff_markup
 from tests.report_synth import make_run
 

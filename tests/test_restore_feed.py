@@ -8,8 +8,8 @@ import threading
 
 import numpy as np
 import pytest
-
 from tair_bench_adapters.base import Restorer
+
 from bench.errors import AdapterError, BenchError
 from bench.io.cache import Cache
 from bench.pipeline.stages.feed import BackgroundWriter, prefetched

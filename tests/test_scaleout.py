@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from bench.imagemetrics.base import ImageMetric
-from bench.scaleout.merge import MergeError, merge_runs
 from bench.io.runfiles import stable
 from bench.pipeline.runner import RunOptions, run_suite
+from bench.scaleout.merge import MergeError, merge_runs
 from bench.scaleout.shard import ShardSpec, shard_of
 from bench.suite import load_suite
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.io.cache import Cache
 from bench.imagemetrics.fid import feature_stats, frechet_distance
+from bench.io.cache import Cache
 from bench.pipeline.runner import RunOptions, run_suite
 from bench.suite import load_suite
 
 from .conftest import write_suite
-
 
 
 def test_fid_features_cached_and_value_by_hand(tmp_path, tiny_set, blob_spotter, fid_standin):

@@ -35,9 +35,9 @@ def render(angle: float = 0.0):
     x, y, boxes = 40.0, 200.0, []
     space = draw.textlength(" ", font=font)
     for word in WORDS:
-        l, t, r, b = draw.textbbox((x, y), word, font=font)
+        left, t, r, b = draw.textbbox((x, y), word, font=font)
         draw.text((x, y), word, font=font, fill=(0, 0, 0))
-        boxes.append([(l, t), (r, t), (r, b), (l, b)])
+        boxes.append([(left, t), (r, t), (r, b), (left, b)])
         x = r + space
     img = img.rotate(angle, resample=Image.BICUBIC, fillcolor=(255, 255, 255))
     c, th = SIZE / 2, math.radians(angle)

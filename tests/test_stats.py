@@ -8,7 +8,13 @@ import json
 import numpy as np
 import pytest
 
-from bench.pipeline.intervals import add_confidence_intervals, pooled_resamples, resample_weights, text_formulas, text_stats
+from bench.pipeline.intervals import (
+    add_confidence_intervals,
+    pooled_resamples,
+    resample_weights,
+    text_formulas,
+    text_stats,
+)
 from bench.textmetrics import ImageTextResult, pool
 from bench.textmetrics.results import MODES_BASE
 

@@ -99,10 +99,10 @@ def test_unknown_adapter_and_spotter_arguments_are_validate_errors(tmp_path):
     with pytest.raises(SuiteError) as err:
         load_suite(p)
     lines = str(err.value).splitlines()
-    assert any("restorers[0].args.tlie: unknown argument of adapter 'realesrgan' -- did you mean 'tile'?" in l
-               for l in lines), lines
-    assert any("spotter.args.bogus: unknown argument of spotter 'tesseract'" in l for l in lines), lines
-    assert not any("restorers[1]" in l for l in lines)  # radius is declared by Unsharp
+    assert any("restorers[0].args.tlie: unknown argument of adapter 'realesrgan' -- did you mean 'tile'?" in line
+               for line in lines), lines
+    assert any("spotter.args.bogus: unknown argument of spotter 'tesseract'" in line for line in lines), lines
+    assert not any("restorers[1]" in line for line in lines)  # radius is declared by Unsharp
 
 
 def test_declared_args_follow_the_init_chain():

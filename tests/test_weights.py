@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from bench.io import weights
 from bench.errors import BenchError, WeightsMissing
+from bench.io import weights
 from bench.io.weights import MANIFEST, WeightFile
 
 

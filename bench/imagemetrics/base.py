@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import BenchError
 from bench.io.weights import missing_message
+
+from ..errors import BenchError
 
 
 class ImageMetric:

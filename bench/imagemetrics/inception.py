@@ -48,7 +48,6 @@ class InceptionFeatures:
     """Callable: float ``(N, 3, H, W)`` tensor in [0, 1] -> ``(N, 2048)`` pool3 features."""
 
     def __init__(self, weights_path: Path, device: str = "cpu"):
-        import torch
         from torch import nn
 
         net = build_fid_inception()

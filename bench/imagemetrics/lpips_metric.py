@@ -32,7 +32,6 @@ def build_lpips_alex(alexnet_path, device: str = "cpu"):
     (a torchvision AlexNet state dict) and linear layers from the lpips package."""
     try:
         import lpips
-        import torch
         import torchvision
     except ImportError as exc:
         raise BenchError(f"LPIPS needs the lpips package ({exc}); install it with: pip install 'tair-bench[iqa]'") from None

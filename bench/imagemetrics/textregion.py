@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from bench.io.images import bicubic_resize
-from ..records import TextInstance
 from bench.io.weights import require
+
+from ..records import TextInstance
 from .base import ImageMetric
 from .lpips_metric import LPIPS_DEFINITION, build_lpips_alex, lpips_distance, lpips_version
 

@@ -12,8 +12,14 @@ from bench.pipeline.preflight import Components
 from bench.pipeline.state import RunState, Scores
 from bench.records import REFERENCE_ROWS
 from bench.suite import Suite
-from bench.textmetrics import (CROP_HIGHER_IS_BETTER, CROP_METRIC_DEFINITIONS, TEXT_METRIC_DEFINITIONS,
-                               TEXT_METRIC_HIGHER_IS_BETTER, crop_scores, pool)
+from bench.textmetrics import (
+    CROP_HIGHER_IS_BETTER,
+    CROP_METRIC_DEFINITIONS,
+    TEXT_METRIC_DEFINITIONS,
+    TEXT_METRIC_HIGHER_IS_BETTER,
+    crop_scores,
+    pool,
+)
 
 
 def _metric_entries(comps: Components, scores: Scores) -> dict:

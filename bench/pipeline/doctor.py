@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from tair_bench_adapters.subprocess_driver import SubprocessRestorer
+
 from bench.data import open_dataset
 from bench.errors import BenchError, SuiteError
 from bench.io.checkout import inspect_checkout

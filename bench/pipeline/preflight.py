@@ -10,9 +10,10 @@ and the rest of the run goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from tair_bench_adapters.base import Restorer
+
 from bench import imagemetrics
 from bench.components import RESTORERS
 from bench.data import open_dataset

@@ -41,8 +41,15 @@ from bench import imagemetrics
 from bench.errors import BenchError
 from bench.io.cache import Cache, is_url
 from bench.io.provenance import inputs_digest
-from bench.io.runfiles import (mean_or_none, read_jsonl, read_per_image_csv, read_results, write_json,
-                               write_jsonl, write_per_image_csv)
+from bench.io.runfiles import (
+    mean_or_none,
+    read_jsonl,
+    read_per_image_csv,
+    read_results,
+    write_json,
+    write_jsonl,
+    write_per_image_csv,
+)
 from bench.pipeline.datachecks import merge_gt_checks, reading_from_per_image
 from bench.pipeline.results import finish_results
 from bench.pipeline.stages.score_images import FEATURES, MetricState, feature_key, set_metric_images, set_metric_values

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from tair_bench_adapters.realesrgan import (
     OFFICIAL_DENOISE_STRENGTH,
     WDN_URL,
@@ -31,6 +30,7 @@ from tair_bench_adapters.realesrgan import (
     load_dni_network,
     read_state_dict,
 )
+
 from bench.errors import AdapterError
 
 X4V3 = "realesr-general-x4v3"

@@ -15,7 +15,6 @@ import types
 from pathlib import Path
 
 import pytest
-
 from tair_bench_adapters import seesr as seesr_mod
 from tair_bench_adapters.seesr import (
     BERT,
@@ -26,6 +25,7 @@ from tair_bench_adapters.seesr import (
     SEESR_PARTS,
     SeeSR,
 )
+
 from bench.io.pyenv import ProbeResult
 
 from . import realcode

@@ -18,7 +18,7 @@ from bench.errors import DataError
 from bench.io.cache import Cache, stage_key
 from bench.io.images import array_hash, bicubic_resize
 from bench.pipeline.stages.cached_map import Entry, Job, StageWork, cached_map
-from bench.records import HQ_ROW, ImageItem, LQ_ROW, Sample, TextInstance
+from bench.records import HQ_ROW, LQ_ROW, ImageItem, Sample, TextInstance
 from bench.suite import DegradationSpec
 
 STAGE = "degrade"

@@ -17,6 +17,7 @@ from bench.pipeline.stages.cached_map import Entry, StageWork, cached_map
 from bench.pipeline.stages.spot import WORKER_FAMILY, setup_spotter, spotter_setup_args, worker_spotter
 from bench.records import ImageItem
 from bench.spotters.base import Spotter
+
 # crop_* (definitions, directions, scoring) live in the text metric table; re-exported for older imports
 from bench.textmetrics import rectified_crop
 

@@ -18,16 +18,14 @@ from __future__ import annotations
 import copy
 import gc
 import time
-from collections import Counter
 from functools import partial
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
-
 from tair_bench_adapters.base import Restorer
 
-from bench.io.cache import Cache, stage_key
 from bench.errors import AdapterError
+from bench.io.cache import Cache, stage_key
 from bench.pipeline.stages.feed import BackgroundWriter, prefetched
 from bench.progress import Progress
 from bench.records import ImageItem, Sample

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from bench.records import Detection, HQ_ROW, ImageItem
+from bench.records import HQ_ROW, Detection, ImageItem
 
 
 def score_text(items: list[ImageItem], rows: list[str], dets: dict, text_cfg: Any, vocabulary: Any) -> dict:
