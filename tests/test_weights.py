@@ -18,6 +18,7 @@ from bench.io.weights import MANIFEST, WeightFile
 def wdir(tmp_path, monkeypatch):
     d = tmp_path / "weights"
     monkeypatch.setenv(weights.ENV_DIR, str(d))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no file from the real torch hub cache
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     return d
 

@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import argparse
 
+from bench.errors import BenchError
 from bench.io import weights
 from bench.scaleout.merge import merge_runs
 
 
+def _needs(args) -> list[weights.Need]:
+    """The files a ``weights`` command is about: the suite's, or the named ones (default: all)."""
+    if args.suite and args.names:
+        raise BenchError("weights: give file/metric names or --suite SUITE, not both")
+    return weights.suite_needs(args.suite) if args.suite else weights.needs_for_names(args.names or ["all"])
+
+
 def _cmd_weights(args) -> int:
-    if args.action == "fetch":
-        for line in weights.fetch(args.names or ["all"], offline=args.offline):
-            print(line)
+    needs = _needs(args)
+    if args.dry_run:
+        if args.action != "fetch":
+            raise BenchError("weights: --dry-run applies to fetch")
+        print("\n".join(weights.plan(needs)) or "no model files needed")
         return 0
-    rows = weights.verify(args.names or ["all"])
+    if args.action == "fetch":
+        outcomes = weights.fetch_needs(needs, offline=args.offline)
+        for o in outcomes:
+            print(o.line)
+        failed = [o.key for o in outcomes if not o.ok]
+        if failed:
+            print(f"{len(failed)} of {len(outcomes)} file(s) not fetched: {', '.join(failed)}")
+        return 1 if failed else 0
     bad = 0
-    for name, status, detail in rows:
+    for name, status, detail in weights.verify_needs(needs):
         print(f"{name:<24} {status:<10} {detail}")
         bad += status not in ("ok", "recorded")
     return 1 if bad else 0
@@ -43,7 +60,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     m.set_defaults(handler=_cmd_merge)
     w = sub.add_parser("weights", help="fetch or verify model weights for metrics and restorers")
     w.add_argument("action", choices=["fetch", "verify"], help="fetch: download (online); verify: check files on disk")
-    w.add_argument("names", nargs="*", help="weight names (default: all in the manifest)")
+    w.add_argument("names", nargs="*", help="weight file names or metric names (lpips, dists, fid, niqe, musiq, "
+                                            "...): their files; default: all files in the manifest")
+    w.add_argument("--suite", help="every file the suite's image metrics and restorers need")
+    w.add_argument("--dry-run", action="store_true",
+                   help="fetch: print what would be fetched (file, URL, destination), touch no network")
     w.add_argument("--weights-dir", help="weights folder (sets $TAIR_BENCH_WEIGHTS)")
     w.add_argument("--offline", action="store_true", help="refuse to download")
     w.set_defaults(handler=_cmd_weights)

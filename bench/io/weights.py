@@ -4,8 +4,10 @@ checks that they are the right bytes.
 Offline first: nothing in tair-bench downloads a model file while a suite runs.
 Every network metric asks :func:`require` for its file and fails at once, naming
 the file and the fix, when it is absent. Files arrive only through
-``python -m bench weights fetch NAME`` (this module's :func:`fetch`) or by copying
-them into :func:`weights_dir` by hand.
+``python -m bench weights fetch --suite SUITE`` or ``... fetch NAME`` (this module's
+:func:`fetch`), by copying them into :func:`weights_dir` by hand, or are found, by
+name and hash, in torch hub's or pyiqa's download cache (:func:`locate`), and used
+where they are.
 
 Hashes. Where the publisher states a full sha256 (OpenAI CLIP puts it in the URL)
 it is in :data:`MANIFEST`. Where only a prefix is published (torchvision names its
@@ -20,9 +22,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,30 +98,122 @@ def _entry(name: str) -> WeightFile:
 
 
 def path_of(name: str) -> Path:
-    """Where the file for ``name`` is expected (it may not exist)."""
+    """Where the file for ``name`` is expected in :func:`weights_dir` (it may not exist)."""
     return weights_dir() / _entry(name).filename
+
+
+#: how every per-file fix begins (:func:`run_note` cuts the fix off at it)
+FIX_PREFIX = "run `python -m bench weights fetch"
 
 
 def fix_for(name: str) -> str:
     """The one action that provides the file for ``name``."""
-    return (f"run `python -m bench weights fetch {name}` on a machine with internet, "
-            f"or copy the file there (from {_entry(name).url})")
+    return f"{FIX_PREFIX} {name}` on a machine with internet, or copy the file there (from {_entry(name).url})"
 
 
 def missing_message(name: str, what: str) -> str | None:
-    """One preflight line if the file for ``name`` is absent, else ``None``. Never downloads."""
-    path = path_of(name)
-    if path.is_file():
+    """One preflight line if the file for ``name`` is neither in :func:`weights_dir` nor,
+    verified, in another cache (:func:`locate`), else ``None``. Never downloads."""
+    if locate(_entry(name)).path is not None:
         return None
-    return str(WeightsMissing(what, str(path), fix_for(name)))
+    return str(WeightsMissing(what, str(path_of(name)), fix_for(name)))
 
 
 def require(name: str, what: str) -> Path:
-    """Return the path of the file for ``name``, or raise :class:`WeightsMissing`."""
-    path = path_of(name)
-    if not path.is_file():
-        raise WeightsMissing(what, str(path), fix_for(name))
-    return path
+    """The path of the file for ``name`` (:func:`locate`: the weights folder first, then
+    torch hub's and pyiqa's caches, hash-checked), or raise :class:`WeightsMissing`.
+    A file used from another cache is announced once on stderr, with its path."""
+    found = locate(_entry(name))
+    if found.path is None:
+        raise WeightsMissing(what, str(path_of(name)), fix_for(name))
+    if found.where != "weights folder" and found.path not in _ANNOUNCED:
+        _ANNOUNCED.add(found.path)
+        print(f"{what}: using {found.path} ({found.where}; {found.detail})", file=sys.stderr)
+    return found.path
+
+
+# -- other caches: torch hub and pyiqa ---------------------------------------------------
+
+#: files already announced by :func:`require` in this process
+_ANNOUNCED: set[Path] = set()
+#: (path, size, mtime_ns) -> sha256, so a large file is hashed once per process
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where a weight file was found: ``path`` (None: not usable anywhere), ``where``
+    (which folder, in words) and ``detail`` (the hash check, or why a candidate was refused)."""
+
+    path: Path | None
+    where: str
+    detail: str
+
+
+def cache_dirs() -> list[tuple[str, Path]]:
+    """Other download caches searched by file name, in order: torch hub's checkpoints
+    (``torch.hub.get_dir()``, which honours ``$TORCH_HOME``), pyiqa 0.1.16's cache
+    (``pyiqa.utils.download_util.DEFAULT_CACHE_DIR`` = ``<hub dir>/pyiqa``) and the
+    folder pyiqa's CLIP loader downloads to (``<hub dir>/clip``, ``archs/clip_model.py``).
+    The hub dir is read at each call, so a changed ``$TORCH_HOME`` counts."""
+    import torch.hub
+
+    hub = Path(torch.hub.get_dir())
+    return [("torch hub's cache", hub / "checkpoints"), ("pyiqa's cache", hub / "pyiqa"),
+            ("pyiqa's CLIP cache", hub / "clip")]
+
+
+def _digest(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = sha256_of(path)
+    return _DIGESTS[key]
+
+
+def _known_hash(wf: WeightFile) -> tuple[str, str] | None:
+    """What a file found elsewhere must match: ``(hex, words)``: the published sha256,
+    the published prefix, or the sha256 recorded in checksums.json; None if nothing is known."""
+    if wf.sha256:
+        return wf.sha256, "published sha256"
+    recorded = _load_checksums().get(wf.filename)
+    if recorded:
+        return recorded, f"sha256 recorded in {CHECKSUMS}"
+    if wf.hash_prefix:
+        return wf.hash_prefix, "published sha256 prefix"
+    return None
+
+
+def _vet(path: Path, where: str, wf: WeightFile) -> Found:
+    """Accept ``path`` (found in another cache) only if its sha256 matches what is known."""
+    known = _known_hash(wf)
+    if known is None:
+        return Found(None, where, f"{path} has the name but no hash is known to check it against; copy it "
+                                  f"into {weights_dir()} to adopt it (its sha256 is recorded on first verify)")
+    digest = _digest(path)
+    if not digest.startswith(known[0]):
+        return Found(None, where, f"{path} has the name but not the content: {known[1]} {known[0]}, "
+                                  f"file has {digest}")
+    return Found(path, where, f"{known[1]} {known[0]} checked")
+
+
+def locate(wf: WeightFile) -> Found:
+    """Where file ``wf`` can be used from: the weights folder
+    (trusted as is; :func:`verify` checks it), else the first other cache (:func:`cache_dirs`)
+    holding the same file name with a matching hash. Not found: ``path`` None and
+    ``detail`` says why each candidate was refused."""
+    own = weights_dir() / wf.filename
+    if own.is_file():
+        return Found(own, "weights folder", "")
+    refused = []
+    for where, folder in cache_dirs():
+        cand = folder / wf.filename
+        if cand.is_file():
+            found = _vet(cand, where, wf)
+            if found.path is not None:
+                return found
+            refused.append(f"{where}: {found.detail}")
+    return Found(None, "", "; ".join(refused))
 
 
 def sha256_of(path: Path) -> str:
@@ -175,9 +270,8 @@ def _record_checksum(filename: str, digest: str) -> None:
     atomic_write_bytes(weights_dir() / CHECKSUMS, (json.dumps(sums, indent=2, sort_keys=True) + "\n").encode())
 
 
-def _check(name: str, digest: str) -> tuple[str, str]:
-    """Compare ``digest`` with what is known for ``name``: (status, detail)."""
-    wf = MANIFEST[name]
+def _check(wf: WeightFile, digest: str) -> tuple[str, str]:
+    """Compare ``digest`` with what is known for ``wf``: (status, detail)."""
     if wf.sha256:
         ok = digest == wf.sha256
         return ("ok" if ok else "mismatch"), f"published sha256 {wf.sha256}" + ("" if ok else f", file has {digest}")
@@ -196,46 +290,186 @@ def is_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+# -- what to fetch: names, aliases, suites ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    """One file to provide: ``key`` (a :data:`MANIFEST` name, or ``adapter/model`` for a
+    restorer's file), the file, and who needs it (for messages)."""
+
+    key: str
+    file: WeightFile
+    users: tuple[str, ...] = ()
+
+
+def metric_weights() -> dict[str, tuple[str, ...]]:
+    """Image metric name -> the :data:`MANIFEST` names its class declares (``weights``);
+    only metrics that need files. Read from the metric registry, plugins included."""
+    from bench.imagemetrics import describe_metrics  # imported here: bench.imagemetrics imports this module
+
+    return {info.name: tuple(info.weights) for info in describe_metrics() if info.weights}
+
+
+def resolve(name: str) -> list[str]:
+    """:data:`MANIFEST` names for one name a user gives: ``all``, an image metric's name
+    (its files: ``lpips`` -> ``alexnet``; ``dists`` -> ``vgg16``, ``dists``) or a manifest name."""
+    if name == "all":
+        return sorted(MANIFEST)
+    by_metric = metric_weights()
+    if name in by_metric:
+        return list(by_metric[name])
+    if name in MANIFEST:
+        return [name]
+    known = sorted(set(MANIFEST) | set(by_metric))
+    raise BenchError(f"unknown weight file or metric '{name}'{did_you_mean(name, known)}; "
+                     f"known: {', '.join(known)}, all (or use --suite SUITE)")
+
+
 def expand(names: Iterable[str]) -> list[str]:
-    """Weight names for ``names``; ``"all"`` means every file in the manifest."""
+    """:data:`MANIFEST` names for ``names`` (:func:`resolve` each), without repeats."""
     out: list[str] = []
     for n in names:
-        for m in (sorted(MANIFEST) if n == "all" else [n]):
-            _entry(m)
-            if m not in out:
-                out.append(m)
+        out += [m for m in resolve(n) if m not in out]
     return out
 
 
-def fetch(names: Iterable[str], offline: bool = False) -> list[str]:
-    """Download the named files into :func:`weights_dir`; return one line per file.
+def needs_for_names(names: Iterable[str]) -> list[Need]:
+    """The files for ``names`` (see :func:`resolve`)."""
+    by_metric = metric_weights()
+    return [Need(k, MANIFEST[k], tuple(f"metric '{m}'" for m, ws in by_metric.items() if k in ws))
+            for k in expand(names)]
 
-    Files already present are verified, not downloaded again. A download goes to a
-    temp file in the same directory and is renamed into place only after its hash
-    checks out. Refuses (raises :class:`BenchError`, listing the URLs) when
-    ``offline`` is true or ``HF_HUB_OFFLINE=1``.
-    """
-    todo = expand(names)
-    absent = [n for n in todo if not path_of(n).is_file()]
-    if absent and (offline or is_offline()):
-        urls = "\n".join(f"  {n}: {MANIFEST[n].url} -> {path_of(n)}" for n in absent)
-        raise BenchError("offline mode (--offline or HF_HUB_OFFLINE=1): not downloading. "
-                         f"Fetch these on a machine with internet and copy them there:\n{urls}")
+
+def _realesrgan_files(cls: type, args: dict) -> list[tuple[str, WeightFile]]:
+    """The released files the ``realesrgan`` adapter reads from the weights folder for
+    ``args`` (its ``MODELS`` and ``WDN_URL``): none where the suite gives its own paths."""
+    import inspect
+
+    mod = sys.modules[cls.__module__]
+    model = args.get("model", inspect.signature(cls).parameters["model"].default)
+    spec = mod.MODELS.get(model)
+    if spec is None or args.get("weights"):
+        return []
+    out = [(f"realesrgan/{model}", WeightFile(spec.file, spec.url, None))]
+    if model == mod.DNI_MODEL and args.get("denoise_strength", 0.0) != 1.0 and not args.get("wdn_weights"):
+        wdn = mod.WDN_URL.rsplit("/", 1)[-1]
+        out.append((f"realesrgan/{wdn.removesuffix('.pth')}", WeightFile(wdn, mod.WDN_URL, None)))
+    return out
+
+
+#: adapter name -> its downloadable files for given args, for adapters that do not
+#: declare them (an adapter class may instead define ``weight_files(args)`` returning
+#: ``(key, WeightFile)`` pairs)
+RESTORER_FILES: dict[str, Callable[[type, dict], list[tuple[str, WeightFile]]]] = {
+    "realesrgan": _realesrgan_files,
+}
+
+
+def restorer_files(adapter: str, args: dict) -> list[tuple[str, WeightFile]]:
+    """The downloadable files of restorer ``adapter`` run with ``args``; [] for adapters
+    whose files ship with a package (realesrgan-ncnn) or live in their own repository."""
+    from bench.components import RESTORERS
+
+    if adapter not in RESTORERS:
+        return []
+    cls = RESTORERS.load(adapter)
+    declared = getattr(cls, "weight_files", None)
+    if callable(declared):
+        return list(declared(args))
+    bridge = RESTORER_FILES.get(adapter)
+    return bridge(cls, args) if bridge else []
+
+
+def suite_needs(path: str | os.PathLike) -> list[Need]:
+    """Every file the suite at ``path`` needs: its image metrics' (declared ``weights``)
+    and its in-harness restorers' (:func:`restorer_files`), each once, in suite order."""
+    from bench.suite import load_suite
+
+    suite = load_suite(path)
+    users: dict[str, list[str]] = {}
+    files: dict[str, WeightFile] = {}
+    by_metric = metric_weights()
+    for m in suite.metrics.image:
+        for k in by_metric.get(m, ()):
+            files[k] = MANIFEST[k]
+            users.setdefault(k, []).append(f"metric '{m}'")
+    for r in suite.restorers:
+        for k, wf in restorer_files(r.adapter, r.args):
+            files[k] = wf
+            users.setdefault(k, []).append(f"restorer '{r.name}'")
+    return [Need(k, wf, tuple(users[k])) for k, wf in files.items()]
+
+
+# -- fetch and verify ------------------------------------------------------------------------
+
+
+def _fix(need: Need) -> str:
+    return fix_for(need.key) if need.key in MANIFEST else f"download {need.file.url} there"
+
+
+def plan(needs: Iterable[Need]) -> list[str]:
+    """``--dry-run``: one line per file saying where it is already, or what would be
+    downloaded from where to where. No network access."""
     lines = []
-    for n in todo:
-        dest = path_of(n)
-        if n not in absent:
-            status, detail = verify([n])[0][1:]
-            lines.append(f"{n}: already present at {dest} ({status}: {detail})")
+    for need in needs:
+        found, who = locate(need.file), ", ".join(need.users)
+        if found.path is not None:
+            lines.append(f"{need.key}: present at {found.path} ({found.where}) -- nothing to fetch [{who}]")
             continue
-        _download(MANIFEST[n].url, dest)
-        status, detail = _check(n, sha256_of(dest))
-        if status == "mismatch":
-            dest.unlink()
-            raise BenchError(f"{n}: downloaded file failed its hash check ({detail}); removed it")
-        _record_checksum(dest.name, sha256_of(dest))
-        lines.append(f"{n}: downloaded to {dest} ({status}: {detail})")
+        lines.append(f"{need.key}: would fetch {need.file.filename} from {need.file.url} -> "
+                     f"{weights_dir() / need.file.filename} (size unknown until downloaded) [{who}]")
     return lines
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What fetching one file came to: ``ok`` and one line for the user."""
+
+    key: str
+    ok: bool
+    line: str
+
+
+def _fetch_one(need: Need, offline: bool) -> Outcome:
+    """Use a copy already found (:func:`locate`), else download ``need`` into the weights folder."""
+    found, dest = locate(need.file), weights_dir() / need.file.filename
+    if found.path is not None:
+        status, detail = _verify_found(need, found)
+        return Outcome(need.key, status in ("ok", "recorded"), f"{need.key}: already present at {found.path} "
+                                                                f"({status}: {detail})")
+    if offline:
+        return Outcome(need.key, False, f"{need.key}: offline (--offline or HF_HUB_OFFLINE=1), not downloading "
+                                        f"{need.file.url} -> {dest}; fetch it on a machine with internet")
+    try:
+        _download(need.file.url, dest)
+    except BenchError as exc:
+        return Outcome(need.key, False, f"{need.key}: {exc}")
+    status, detail = _check(need.file, sha256_of(dest))
+    if status == "mismatch":
+        dest.unlink()
+        return Outcome(need.key, False, f"{need.key}: downloaded file failed its hash check ({detail}); removed it")
+    _record_checksum(dest.name, sha256_of(dest))
+    return Outcome(need.key, True, f"{need.key}: downloaded to {dest} ({status}: {detail})")
+
+
+def fetch_needs(needs: Iterable[Need], offline: bool = False) -> list[Outcome]:
+    """Provide each file (see :func:`_fetch_one`), going on after a failure, so that
+    one bad URL or no network is reported per file rather than at the first."""
+    offline = offline or is_offline()
+    return [_fetch_one(n, offline) for n in needs]
+
+
+def fetch(names: Iterable[str], offline: bool = False) -> list[str]:
+    """Download the named files (:func:`resolve`) into :func:`weights_dir`; one line per
+    file. Files present (here or, verified, in another cache) are not downloaded. A
+    download goes to a temp file and is renamed into place only after its hash checks
+    out. Raises :class:`BenchError` with every line when any file failed (offline:
+    ``offline`` or ``HF_HUB_OFFLINE=1``, no network, a hash mismatch)."""
+    outcomes = fetch_needs(needs_for_names(names), offline)
+    if not all(o.ok for o in outcomes):
+        raise BenchError("weights fetch failed:\n" + "\n".join(f"  {o.line}" for o in outcomes))
+    return [o.line for o in outcomes]
 
 
 def _download(url: str, dest: Path) -> None:
@@ -254,21 +488,47 @@ def _download(url: str, dest: Path) -> None:
         raise
 
 
-def verify(names: Iterable[str]) -> list[tuple[str, str, str]]:
-    """Check the named files on disk: ``(name, status, detail)`` per file.
+def _verify_found(need: Need, found: Found) -> tuple[str, str]:
+    """Status and detail of a file :func:`locate` found: a file in another cache has
+    passed its hash check there; one in the weights folder is checked now."""
+    if found.where != "weights folder":
+        return "ok", f"found in {found.where}: {found.path} ({found.detail}); used there, not copied"
+    digest = sha256_of(found.path)
+    status, detail = _check(need.file, digest)
+    if status == "recorded":
+        _record_checksum(found.path.name, digest)
+    return status, detail
 
-    Status is ``ok`` (matches a published or recorded sha256), ``recorded`` (no
-    hash known: recorded now for later checks), ``mismatch`` or ``missing``.
-    """
+
+def verify_needs(needs: Iterable[Need]) -> list[tuple[str, str, str]]:
+    """``(key, status, detail)`` per file: ``ok`` (matches a published or recorded
+    sha256; for a file in another cache, the detail says where), ``recorded`` (no hash
+    known: recorded now for later checks), ``mismatch`` or ``missing``."""
     out = []
-    for n in expand(names):
-        path = path_of(n)
-        if not path.is_file():
-            out.append((n, "missing", f"{path} -- {fix_for(n)}"))
+    for need in needs:
+        found = locate(need.file)
+        if found.path is None:
+            refused = f" (not used: {found.detail})" if found.detail else ""
+            out.append((need.key, "missing", f"{weights_dir() / need.file.filename}{refused} -- {_fix(need)}"))
             continue
-        digest = sha256_of(path)
-        status, detail = _check(n, digest)
-        if status == "recorded":
-            _record_checksum(path.name, digest)
-        out.append((n, status, detail))
+        out.append((need.key, *_verify_found(need, found)))
     return out
+
+
+def verify(names: Iterable[str]) -> list[tuple[str, str, str]]:
+    """:func:`verify_needs` for the named files (:func:`resolve`)."""
+    return verify_needs(needs_for_names(names))
+
+
+def suite_command(suite_path: str | os.PathLike) -> str:
+    """The one command that provides every model file of a suite."""
+    return f"python -m bench weights fetch --suite {suite_path}"
+
+
+def run_note(reasons: dict[str, str], suite_path: str | os.PathLike) -> list[str]:
+    """The lines ``bench run`` prints for unavailable metrics (name -> recorded reason):
+    each reason without its per-file fix, then one command for all missing files."""
+    lines = [f"  {name}: {reason.split(' -- ' + FIX_PREFIX)[0]}" for name, reason in reasons.items()]
+    if any(f" -- {FIX_PREFIX}" in r for r in reasons.values()):
+        lines.append(f"get the missing model files with: {suite_command(suite_path)}")
+    return lines
