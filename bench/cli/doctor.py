@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 
+from bench.cli.suites import add_set_option
 from bench.pipeline.doctor import check_suite
 from bench.pipeline.runner import resolve_device
+from bench.suite.overrides import SuiteSource
 
 #: how each finding level is shown
 _MARK = {"ok": "ok  ", "info": "    ", "warn": "WARN", "FAIL": "FAIL"}
@@ -21,6 +23,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("doctor", help="before a run: check a suite's repositories, environments, weights and "
                                       "data, with the fix for each problem (exit 0 only when all can run)")
     d.add_argument("suite", help="suite YAML file")
+    add_set_option(d)
     d.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="the device the run will use (auto: cuda when torch sees a GPU); CUDA visibility is "
                         "checked in each restorer's own interpreter")
@@ -31,8 +34,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_doctor(args) -> int:
     device = resolve_device(args.device)
-    report = check_suite(args.suite, device)
-    print(f"bench doctor {args.suite} (device {device})")
+    source = SuiteSource(args.suite, tuple(args.set))
+    report = check_suite(source, device)
+    print(f"bench doctor {source} (device {device})")
     for f in report.findings:
         print(f"{_MARK.get(f.level, f.level)}  {f.component}: {f.message}")
     n_fail, n_warn = len(report.failures), len(report.warnings)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.api import default_out_dir, record_overrides
+from bench.cli.suites import add_set_option
 from bench.errors import BenchError
 from bench.io.runfiles import format_table
 from bench.pipeline.datachecks import summary_lines
@@ -20,6 +22,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a suite: degrade -> restore -> spot -> score")
     p.set_defaults(handler=_cmd_run)
     p.add_argument("suite", help="suite YAML file")
+    add_set_option(p)
     p.add_argument("--out", help="results folder (default: output.dir of the suite, else reports/<suite name>)")
     p.add_argument("--cache-dir", help="stage cache: a folder or an fsspec URL such as s3://bucket/prefix "
                                        "(default: $TAIR_BENCH_CACHE or ~/.cache/tair-bench/cache)")
@@ -55,14 +58,15 @@ def _cmd_run(args) -> int:
     shard = ShardSpec.parse(args.shard) if args.shard else None
     if args.ray_address and args.executor != "ray":
         raise BenchError("--ray-address: only with --executor ray")
-    suite = load_suite(args.suite)
-    out = Path(args.out or suite.output_dir or Path("reports") / suite.name)
+    suite = load_suite(args.suite, overrides=args.set)
+    out = Path(args.out) if args.out else default_out_dir(suite)
     opts = RunOptions(out_dir=out, cache_dir=args.cache_dir, limit=args.limit,
                       device=args.device, workers=args.workers, batch_size=args.batch_size,
                       use_cache=not args.no_cache, quiet=args.quiet,
                       skip_unavailable=args.skip_unavailable, executor=args.executor,
                       ray_address=args.ray_address, shard=shard, finishers=(finish_run,))
     doc, path = run_suite(suite, opts)
+    doc = record_overrides(doc, path, args.set)
     print(_summary(doc, path))
     return 0
 

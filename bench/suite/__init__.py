@@ -6,7 +6,9 @@ the metrics. Every problem is reported as ``<file>: <key path>: <what>`` with a
 
     suites/x.yaml: restorers[1].adapter: unknown 'lanczso' -- did you mean 'lanczos'?
 
-Relative paths inside a suite are resolved against the suite file's folder.
+Relative paths inside a suite are resolved against the suite file's folder (those
+given by ``--set``, and those of a suite given as a mapping, against the current
+working directory). ``--set KEY=VALUE`` overrides are in :mod:`bench.suite.overrides`.
 The types and the suite hash are in :mod:`bench.suite.specs`.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import yaml
 
@@ -23,6 +25,7 @@ from bench import components as c
 from bench.errors import SuiteError
 from bench.records import REFERENCE_ROWS
 from bench.registry import did_you_mean
+from bench.suite.overrides import Schema, SuiteSource, apply_overrides
 from bench.suite.specs import (  # noqa: F401 (the suite types, imported from here by the rest)
     SUITE_FORMAT_VERSION,
     DatasetSpec,
@@ -33,6 +36,32 @@ from bench.suite.specs import (  # noqa: F401 (the suite types, imported from he
     Suite,
     TextMetricSpec,
 )
+
+# --------------------------------------------------------------------------------
+# the keys of each part: name -> required
+_DATASET_KEYS = {"kind": True, "path": False, "source": False, "split": False, "limit": False, "options": False}
+_DEGRADATION_KEYS = {"kind": True, "level": False, "preset": False, "seed": False, "scale": False,
+                     "backend": False, "usm_sharpen": False}
+_RESTORER_KEYS = {"name": False, "adapter": True, "args": False, "prompt": False, "python": False,
+                  "batch_size": False}
+_SPOTTER_KEYS = {"name": True, "min_score": False, "args": False, "python": False}
+_METRICS_KEYS = {"image": False, "text": False}
+_TEXT_KEYS = {"compat": False, "matching": False, "confident_threshold": False, "headline": False}
+_OUTPUT_KEYS = {"dir": False}
+_TOP_KEYS = {"version": True, "name": True, "description": False, "dataset": True, "degradation": True,
+             "restorers": True, "spotter": False, "metrics": False, "output": False}
+
+
+def _shape(keys: dict, **parts: Schema) -> dict:
+    """A part's keys for walking ``--set`` KEYs: each free-form (None) unless given."""
+    return {key: parts.get(key) for key in keys}
+
+
+#: the suite's shape, for ``--set`` (:mod:`bench.suite.overrides`)
+SUITE_SCHEMA: Schema = _shape(
+    _TOP_KEYS, dataset=_shape(_DATASET_KEYS), degradation=_shape(_DEGRADATION_KEYS),
+    restorers=[_shape(_RESTORER_KEYS)], spotter=_shape(_SPOTTER_KEYS),
+    metrics=_shape(_METRICS_KEYS, image=[None], text=_shape(_TEXT_KEYS)), output=_shape(_OUTPUT_KEYS))
 
 
 # --------------------------------------------------------------------------------
@@ -116,8 +145,7 @@ def _resolve(base: Path, p: Optional[str]) -> Optional[str]:
 
 
 def _dataset(ctx: _Ctx, raw: Any, base: Path, names: "Names") -> DatasetSpec:
-    d = ctx.mapping(raw, "dataset", {"kind": True, "path": False, "source": False, "split": False,
-                                    "limit": False, "options": False})
+    d = ctx.mapping(raw, "dataset", _DATASET_KEYS)
     kind = ctx.name(d["kind"], "dataset.kind", names.datasets, "data set kind")
     if d.get("path") is None and d.get("source") is None:
         raise ctx.fail("dataset", "give dataset.path (local files) or dataset.source (hub id)")
@@ -131,9 +159,7 @@ def _dataset(ctx: _Ctx, raw: Any, base: Path, names: "Names") -> DatasetSpec:
 
 
 def _degradation(ctx: _Ctx, raw: Any, names: "Names") -> DegradationSpec:
-    d = ctx.mapping(raw, "degradation", {"kind": True, "level": False, "preset": False,
-                                        "seed": False, "scale": False, "backend": False,
-                                        "usm_sharpen": False})
+    d = ctx.mapping(raw, "degradation", _DEGRADATION_KEYS)
     kind = ctx.name(d["kind"], "degradation.kind", ("provided", "preset"), "degradation kind")
     seed = ctx.typed(d.get("seed", 0), "degradation.seed", int, "an integer seed")
     scale = ctx.typed(d.get("scale", 4), "degradation.scale", int, "an integer scale")
@@ -173,8 +199,7 @@ def _prompt(ctx: _Ctx, raw: Any, p: str, names: "Names") -> dict:
 def _restorer(ctx: _Ctx, i: int, item: Any, names: "Names", base: Path, seen: set) -> Optional[RestorerSpec]:
     """One restorer; each of its parts is checked even when another part is wrong."""
     p = f"restorers[{i}]"
-    r = ctx.mapping(item, p, {"name": False, "adapter": True, "args": False, "prompt": False, "python": False,
-                              "batch_size": False})
+    r = ctx.mapping(item, p, _RESTORER_KEYS)
     adapter = ctx.collect(ctx.name, r["adapter"], f"{p}.adapter", names.restorers, "adapter")
     name = str(r.get("name", r["adapter"]))
     if name in REFERENCE_ROWS or name in seen:
@@ -240,7 +265,7 @@ def _spotter(ctx: _Ctx, raw: Any, names: "Names", base: Path) -> SpotterSpec:
         return SpotterSpec()
     if isinstance(raw, str):
         raw = {"name": raw}
-    s = ctx.mapping(raw, "spotter", {"name": True, "min_score": False, "args": False, "python": False})
+    s = ctx.mapping(raw, "spotter", _SPOTTER_KEYS)
     name = ctx.collect(ctx.name, s["name"], "spotter.name", names.spotters, "spotter")
     parts = (name,
              ctx.collect(_min_score, ctx, s.get("min_score", _default_min_score(names, name))),
@@ -256,13 +281,12 @@ def _spotter(ctx: _Ctx, raw: Any, names: "Names", base: Path) -> SpotterSpec:
 def _metrics(ctx: _Ctx, raw: Any, names: "Names") -> MetricsSpec:
     if raw is None:
         return MetricsSpec()
-    m = ctx.mapping(raw, "metrics", {"image": False, "text": False})
+    m = ctx.mapping(raw, "metrics", _METRICS_KEYS)
     image = m.get("image", ["psnr", "ssim"]) or []
     ctx.typed(image, "metrics.image", list, "a list of metric names")
     for i, name in enumerate(image):
         ctx.collect(ctx.name, name, f"metrics.image[{i}]", names.image_metrics, "image metric")
-    t = ctx.mapping(m.get("text", {}) or {}, "metrics.text",
-                    {"compat": False, "matching": False, "confident_threshold": False, "headline": False})
+    t = ctx.mapping(m.get("text", {}) or {}, "metrics.text", _TEXT_KEYS)
     compat = ctx.name(t.get("compat", "testr"), "metrics.text.compat", ("testr", "clean"), "compat mode")
     matching = ctx.name(t.get("matching", "greedy"), "metrics.text.matching", ("greedy", "bipartite"),
                         "matching")
@@ -311,12 +335,9 @@ class Names:
                    spotter_min_score=c.default_min_score)
 
 
-_TOP_KEYS = {"version": True, "name": True, "description": False, "dataset": True, "degradation": True,
-             "restorers": True, "spotter": False, "metrics": False, "output": False}
-
-
-def parse_suite(raw: Any, file: str, names: Names) -> Suite:
-    """Validate a loaded YAML document into a :class:`Suite`.
+def parse_suite(raw: Any, file: str, names: Names, base: Optional[Path] = None) -> Suite:
+    """Validate a loaded YAML document into a :class:`Suite`; relative paths in it
+    resolve against ``base`` (default: the folder of ``file``).
 
     Every error of the file is reported, one line each: the :class:`SuiteError`
     message has one line per problem and its ``problems`` attribute lists them."""
@@ -327,7 +348,7 @@ def parse_suite(raw: Any, file: str, names: Names) -> Suite:
     if "version" in top and top["version"] != SUITE_FORMAT_VERSION:
         ctx.note("version", f"unsupported suite version {top['version']!r} "
                             f"(this tair-bench reads version {SUITE_FORMAT_VERSION})")
-    base = Path(file).resolve().parent
+    base = base or Path(file).resolve().parent
 
     def part(key: str, check: Callable[..., Any], *args: Any) -> Any:
         return ctx.collect(check, ctx, top[key], *args) if key in top else _FAILED
@@ -338,7 +359,7 @@ def parse_suite(raw: Any, file: str, names: Names) -> Suite:
     restorers = part("restorers", _restorers, names, base)
     spotter = ctx.collect(_spotter, ctx, top.get("spotter"), names, base)
     metrics = ctx.collect(_metrics, ctx, top.get("metrics"), names)
-    out = ctx.collect(ctx.mapping, top.get("output", {}) or {}, "output", {"dir": False})
+    out = ctx.collect(ctx.mapping, top.get("output", {}) or {}, "output", _OUTPUT_KEYS)
     if ctx.errors:
         raise SuiteError("\n".join(ctx.errors), problems=ctx.errors)
     return Suite(
@@ -355,9 +376,12 @@ def parse_suite(raw: Any, file: str, names: Names) -> Suite:
     )
 
 
-def load_suite(path: str | Path, names: Optional[Names] = None,
-               names_factory: Optional[Callable[[], Names]] = None) -> Suite:
-    """Read and validate a suite YAML file."""
+def load_suite(path: str | Path | SuiteSource, names: Optional[Names] = None,
+               names_factory: Optional[Callable[[], Names]] = None, overrides: Sequence[str] = ()) -> Suite:
+    """Read and validate a suite YAML file, after applying ``--set`` ``overrides``
+    (``KEY=VALUE``, :mod:`bench.suite.overrides`; a :class:`SuiteSource` brings its own)."""
+    if isinstance(path, SuiteSource):
+        path, overrides = path.path, (*path.overrides, *overrides)
     p = Path(path)
     if not p.is_file():
         raise SuiteError(f"{p}: suite file not found")
@@ -367,6 +391,16 @@ def load_suite(path: str | Path, names: Optional[Names] = None,
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise SuiteError(f"{p}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    if names is None:
-        names = (names_factory or Names.from_registries)()
-    return parse_suite(raw, str(p), names)
+    raw = apply_overrides(raw, overrides, SUITE_SCHEMA, str(p))
+    return parse_suite(raw, str(p), names or (names_factory or Names.from_registries)())
+
+
+#: how errors name a suite given as a mapping (:func:`suite_from_dict`)
+DICT_SUITE = "<suite dict>"
+
+
+def suite_from_dict(raw: Any, overrides: Sequence[str] = (), names: Optional[Names] = None) -> Suite:
+    """Validate a suite given as a mapping exactly like a file; its relative paths
+    resolve against the current working directory (there is no file to be next to)."""
+    raw = apply_overrides(raw, overrides, SUITE_SCHEMA, DICT_SUITE)
+    return parse_suite(raw, DICT_SUITE, names or Names.from_registries(), base=Path.cwd())
