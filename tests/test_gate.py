@@ -77,17 +77,62 @@ def test_metric_now_null_fails(baseline, tmp_path):
     assert status == 1 and "psnr of good: now null" in text
 
 
-@pytest.mark.parametrize("key,value,reason", [
-    ("suite", {"hash": "0" * 64, "name": "synthetic"}, "different suite hash"),
-    ("protocol_version", "testr-0", "different protocol version"),
-    ("inputs", {"digest": "e" * 64}, "different input images"),
+def test_other_suite_hash_on_the_same_benchmark_is_compared(baseline, tmp_path):
+    """The suite hash covers the restorers: another suite on the same benchmark passes."""
+    def change(doc):
+        doc["suite"] = {"hash": "0" * 64, "name": "mine"}
+    assert run_gate(_variant(baseline, tmp_path, change), baseline)[0] == 0
+
+
+@pytest.mark.parametrize("key,value,line", [
+    ("spotter", {"name": "hand", "version": "hand/v1", "config": {"min_score": 0.45}, "min_score": 0.45},
+     "spotter.min_score: 0.45 vs 0.5"),
+    ("protocol_version", "testr-0", "protocol_version: 'testr-0' vs 'testr-"),
 ])
-def test_incompatible_files_are_usage_errors(baseline, tmp_path, key, value, reason):
-    """Different suite, protocol or inputs: GateUsageError (a BenchError -> exit 2) with the reason."""
+def test_other_benchmark_is_a_usage_error_with_one_line_per_key(baseline, tmp_path, key, value, line):
+    """Another spotter setting or protocol: GateUsageError (exit 2) naming the key path and both values."""
     def change(doc):
         doc[key] = value
-    with pytest.raises(GateUsageError, match=reason):
+    with pytest.raises(GateUsageError, match="different benchmarks") as err:
         run_gate(_variant(baseline, tmp_path, change), baseline)
+    assert line in str(err.value)
+
+
+def test_limit_run_is_refused_with_the_images_line(baseline, tmp_path):
+    """A --limit 1 run against a baseline of 2 images: 'images: 1 vs 2 (a --limit run)'."""
+    base = _with_images(baseline, tmp_path, "preset")
+    def limit(doc):
+        doc["inputs"]["images"].pop("img_b")
+        doc["suite"]["definition"]["dataset"] = {"limit": 1}
+    with pytest.raises(GateUsageError) as err:
+        run_gate(_variant(base, tmp_path, limit), base)
+    assert "images: 1 vs 2 (a --limit run)" in str(err.value)
+    assert "digests" not in str(err.value)  # implied by the images line
+
+
+def _drop_bad(doc):
+    """Another suite on the same benchmark: only restorer 'good'."""
+    doc["suite"] = {"hash": "0" * 64, "name": "mine"}
+    doc["rows"] = ["HQ", "LQ", "good"]
+    del doc["results"]["bad"]
+
+
+def test_different_restorer_sets_compare_the_shared_rows(baseline, tmp_path):
+    """The current run lacks 'bad': exit 0 over the shared rows, 'bad' listed as missing."""
+    status, text = run_gate(_variant(baseline, tmp_path, _drop_bad), baseline, show_all=True)
+    assert status == 0 and "gate: PASS" in text
+    assert "rows of the baseline missing from this run: bad" in text
+    assert " bad " not in text.split("rows of the baseline")[0]  # no check of 'bad' in the table
+
+
+def test_require_rows_fails_on_a_missing_baseline_row(baseline, tmp_path, capsys):
+    """--require-rows turns the missing row into a failure (exit 1), through the CLI."""
+    parser = argparse.ArgumentParser()
+    add_report_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["gate", str(_variant(baseline, tmp_path, _drop_bad)), "--baseline", str(baseline),
+                              "--require-rows"])
+    assert args.handler(args) == 1
+    assert "gate: FAIL: 1 baseline row(s) missing (--require-rows): bad" in capsys.readouterr().out
 
 
 def test_missing_file_is_usage_error(baseline, tmp_path):
@@ -152,6 +197,7 @@ def _with_images(baseline: Path, tmp_path: Path, kind: str) -> Path:
     doc = json.loads(baseline.read_text())
     doc["inputs"]["images"] = {"img_a": {"hq": "1" * 64, "lq": "2" * 64}, "img_b": {"hq": "3" * 64, "lq": "4" * 64}}
     doc["suite"].setdefault("definition", {}).setdefault("degradation", {})["kind"] = kind
+    doc["degradation"]["kind"] = kind
     p = tmp_path / "base.json"
     p.write_text(json.dumps(doc))
     return p
@@ -171,5 +217,5 @@ def test_generated_lq_differing_between_machines_is_compared_with_a_note(baselin
 def test_provided_lq_or_hq_differing_is_a_usage_error(baseline, tmp_path, field, kind):
     """A provided LQ image (data, not computed) or an HQ image that differs: not comparable."""
     base = _with_images(baseline, tmp_path, kind)
-    with pytest.raises(GateUsageError, match="different input images"):
+    with pytest.raises(GateUsageError, match=f"digests.{field}: "):
         run_gate(_variant(base, tmp_path, _inputs_edit(field, kind)), base)

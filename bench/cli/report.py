@@ -24,7 +24,8 @@ def _cmd_report(args) -> int:
 
 def _cmd_gate(args) -> int:
     status, text = run_gate(Path(args.results), Path(args.baseline),
-                            Path(args.tolerances) if args.tolerances else None, show_all=args.all)
+                            Path(args.tolerances) if args.tolerances else None, show_all=args.all,
+                            require_rows=args.require_rows)
     print(text)
     return status
 
@@ -50,6 +51,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--baseline", required=True, help="baseline results.json (e.g. suites/baselines/quickstart.json)")
     g.add_argument("--tolerances", help="YAML/JSON tolerance file (see bench/report/gate.py)")
     g.add_argument("--all", action="store_true", help="list every check, not only the ones that moved")
+    g.add_argument("--require-rows", action="store_true",
+                   help="fail (exit 1) when a row of the baseline is missing from the results")
     g.set_defaults(handler=_cmd_gate)
 
     b = sub.add_parser("leaderboard", help="rank restorers of several runs per suite (HTML, Markdown, CSV)")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from bench import PROTOCOL_VERSION
 from bench.degrade import preset_definition
 from bench.io.runfiles import mean_or_none
+from bench.pipeline.benchmark import section_for_items
 from bench.pipeline.datachecks import data_checks, reading_results, with_reading_counts
 from bench.pipeline.preflight import Components
 from bench.pipeline.state import RunState, Scores
@@ -103,6 +105,7 @@ def aggregate(suite: Suite, comps: Components, state: RunState, scores: Scores,
         "results": results,
         "n_images_per_metric": n_images,
     }
+    doc["benchmark"] = section_for_items({**doc, "protocol_version": PROTOCOL_VERSION}, items)
     per_image = with_reading_counts(_per_image_rows(rows, items, scores.text, scores.image_values), read_counts)
     return doc, per_image, _text_details(rows, scores, state.restore_records)
 

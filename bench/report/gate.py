@@ -1,11 +1,14 @@
 """Regression gate: compare a results file with a committed baseline.
 
-``bench gate RESULTS --baseline BASELINE.json [--tolerances FILE]`` exits 0 when no
-gated metric got worse by more than its tolerance, 1 on a regression and 2 on a
-usage error (missing file, or files that cannot be compared: different suite hash,
-protocol version or input images -- the message gives the reason). LQ images that the
-runs degraded themselves may differ in a few pixels between CPUs: those are compared,
-with a note (:func:`generated_lq_note`).
+``bench gate RESULTS --baseline BASELINE.json [--tolerances FILE] [--require-rows]`` compares
+the rows and metrics the two files share. It exits 0 when no gated metric got worse by more
+than its tolerance, 1 on a regression (or, with ``--require-rows``, when a baseline row is
+missing from the current run) and 2 on a usage error: a missing file, or files of different
+benchmarks (:mod:`bench.pipeline.benchmark`; the message lists each differing key path).
+The suite hash may differ: a run of other restorers on the same benchmark is compared on
+the rows both have, and the baseline rows it lacks are listed. LQ images that the runs
+degraded themselves may differ in a few pixels between CPUs: those are compared, with a
+note (:func:`generated_lq_note`).
 
 Tolerances are absolute, per metric, matched by name or ``fnmatch`` pattern (first
 match in file order, then the defaults: each image metric's own, declared on its
@@ -32,6 +35,7 @@ from typing import Optional
 from bench.errors import BenchError
 from bench.imagemetrics import describe_metrics
 from bench.io.runfiles import read_results
+from bench.pipeline.benchmark import Comparison, differences
 
 #: absolute tolerances of the text metrics: name or fnmatch pattern -> allowed worsening (image
 #: metrics declare theirs: ``ImageMetric.tolerance``)
@@ -107,19 +111,10 @@ def load_results(path: Path, what: str) -> dict:
     return read_results(path, what, GateUsageError)
 
 
-def incompatibility(current: dict, baseline: dict) -> Optional[str]:
-    """Why the two results cannot be compared, or None (see :func:`generated_lq_note` for the
-    one input difference that is compared anyway)."""
-    checks = [
-        ("suite hash", lambda d: (d.get("suite") or {}).get("hash")),
-        ("protocol version", lambda d: d.get("protocol_version")),
-        ("input images (inputs.digest)", lambda d: (d.get("inputs") or {}).get("digest")),
-    ]
-    for what, get in checks:
-        a, b = get(current), get(baseline)
-        if a != b and not (what.startswith("input") and generated_lq_note(current, baseline)):
-            return f"different {what}: current {a!r}, baseline {b!r}"
-    return None
+def incompatibility(current: dict, baseline: dict) -> Comparison:
+    """How the two results' benchmarks differ (:func:`bench.pipeline.benchmark.differences`);
+    the suite hash may differ (other restorers), the benchmark may not."""
+    return differences(current, baseline)
 
 
 def generated_lq_note(current: dict, baseline: dict) -> Optional[str]:
@@ -173,16 +168,31 @@ def _num(v) -> Optional[float]:
     return float(v) if math.isfinite(v) else None
 
 
+def check_comparable(current: dict, baseline: dict, names: tuple[str, str] = ("current", "baseline")) -> Comparison:
+    """The benchmark comparison; raises :class:`GateUsageError` listing the differing key
+    paths (``current vs baseline``) when the files measure different benchmarks."""
+    comparison = incompatibility(current, baseline)
+    if not comparison.comparable:
+        raise GateUsageError(f"cannot compare {names[0]} with {names[1]}: different benchmarks "
+                             f"(values: current vs baseline)\n  " + "\n  ".join(comparison.lines))
+    return comparison
+
+
+def missing_rows(current: dict, baseline: dict, tol: Tolerances) -> list[str]:
+    """Rows of the baseline (those the tolerances gate) that the current run does not have."""
+    have = set(current.get("rows", []))
+    return [r for r in baseline.get("rows", []) if r not in have and (tol.rows is None or r in tol.rows)]
+
+
 def compare(current: dict, baseline: dict, tol: Tolerances) -> list[Check]:
-    """Every gated (row, metric) of the baseline checked against the current results."""
-    reason = incompatibility(current, baseline)
-    if reason:
-        raise GateUsageError(f"cannot compare: {reason}")
+    """Every gated (row, metric) of the rows both files have, checked against the current results
+    (the caller checks first that both measure one benchmark: :func:`check_comparable`)."""
     metrics = baseline.get("metrics", {})
     ci = current.get("intervals", {}).get("rows", {})
+    shared = set(current.get("rows", []))
     out = []
     for row in baseline.get("rows", []):
-        if tol.rows is not None and row not in tol.rows:
+        if (tol.rows is not None and row not in tol.rows) or row not in shared:
             continue
         for metric, meta in metrics.items():
             t, better = tol.tolerance(metric), meta.get("higher_is_better")
@@ -231,9 +241,13 @@ def format_checks(checks: list[Check], show_all: bool = False) -> str:
     return "\n".join(lines)
 
 
-def summary(checks: list[Check]) -> str:
-    """One sentence per failure naming the metric, the row and how far it moved."""
+def summary(checks: list[Check], required_missing: tuple[str, ...] = ()) -> str:
+    """One sentence per failure naming the metric, the row and how far it moved (and the
+    baseline rows missing from the run, when they are required)."""
     failed = [c for c in checks if c.failed]
+    if required_missing:
+        return "\n".join([f"gate: FAIL: {len(required_missing)} baseline row(s) missing (--require-rows): "
+                          f"{', '.join(required_missing)}", *summary(checks).splitlines()[1:]])
     if not failed:
         improved = sum(c.verdict == "improved" for c in checks)
         extra = f"; {improved} improved beyond tolerance (consider updating the baseline)" if improved else ""
@@ -250,15 +264,34 @@ def summary(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
+def _notes(comparison: Comparison, current: dict, baseline: dict) -> list[str]:
+    """The comparison's notes, the generated-LQ one with its image count and ids."""
+    notes = dict(comparison.notes)
+    if "digests.lq" in notes:
+        notes["digests.lq"] = generated_lq_note(current, baseline) or notes["digests.lq"]
+    return [f"note: {n}" for n in notes.values()]
+
+
+def rows_line(missing: list[str], required: bool) -> str:
+    """The baseline rows this run lacks, and whether that fails the gate."""
+    if not missing:
+        return ""
+    what = "FAIL (--require-rows)" if required else "not compared; --require-rows makes this a failure"
+    return f"rows of the baseline missing from this run: {', '.join(missing)} ({what})"
+
+
 def run_gate(results: Path, baseline: Path, tolerances: Optional[Path] = None,
-             show_all: bool = False) -> tuple[int, str]:
+             show_all: bool = False, require_rows: bool = False) -> tuple[int, str]:
     """The gate as a function: ``(exit status, text to print)``; usage errors raise."""
     tol = load_tolerances(tolerances)
     current, base = load_results(results, "results"), load_results(baseline, "baseline")
+    comparison = check_comparable(current, base, (str(results), str(baseline)))
     checks = compare(current, base, tol)
     if not checks:
-        raise GateUsageError(f"nothing to gate: no metric of {baseline} has both a value and a tolerance")
-    note = generated_lq_note(current, base)
-    text = "\n\n".join(t for t in (f"note: {note}" if note else "", format_checks(checks, show_all),
-                                     summary(checks)) if t)
-    return (1 if any(c.failed for c in checks) else 0), text
+        raise GateUsageError(f"nothing to gate: no row of {results} shares a metric with a value and a "
+                             f"tolerance with {baseline}")
+    missing = missing_rows(current, base, tol)
+    required = tuple(missing) if require_rows else ()
+    text = "\n\n".join(t for t in (*_notes(comparison, current, base), format_checks(checks, show_all),
+                                     rows_line(missing, require_rows), summary(checks, required)) if t)
+    return (1 if any(c.failed for c in checks) or required else 0), text

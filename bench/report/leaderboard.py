@@ -1,11 +1,17 @@
-"""Leaderboard: rank the restorers of several runs, per suite, as HTML, Markdown and CSV.
+"""Leaderboard: rank the restorers of several runs, per benchmark, as HTML, Markdown and CSV.
 
-``bench leaderboard RUN_DIR... -o OUT``. Runs are grouped by suite name; inside a
-group every run must share the suite hash, data source (kind, path, source,
-split, inputs digest), degradation and protocol version, else the command refuses
-and names the difference and the two runs. Each entry keeps its provenance (run
-folder, git commit, tair-bench and restorer versions). With several suites (e.g.
-one per degradation level) a bar chart compares them.
+``bench leaderboard RUN_DIR... -o OUT``. Runs are grouped by benchmark
+(:mod:`bench.pipeline.benchmark`: data, degradation, spotter, text protocol, metric
+definitions -- not the restorers), so runs of different restorer lists on one benchmark
+are ranked in one table. Two runs of one suite name on different benchmarks are refused
+with one line per differing key path; runs of different suites on different benchmarks
+(e.g. one per degradation level) get a section each and a bar chart compares them.
+
+Rows: a row's identity is its name and its ``restorers.<name>`` entry (adapter,
+version, config, prompt). Rows with one name but different identities are all ranked,
+each labelled with its run folder; one identity seen in several runs (a rerun) is
+ranked once, from the first run given, and its "run" column names the other runs too.
+Each entry keeps its provenance (run folder, git commit, tair-bench and restorer versions).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from pathlib import Path
 from typing import Optional
 
 from bench.errors import BenchError
+from bench.io.cache import canonical_json
+from bench.pipeline.benchmark import benchmark_of, differences
 from bench.report.gate import load_results
 from bench.report.plots import grouped_bars
 
@@ -45,36 +53,38 @@ class Entry:
     values: dict[str, Optional[float]]
     interval: Optional[tuple[float, float]]
     headroom: Optional[float]
+    label: str = ""
+    also_in: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The row name as shown: labelled with its run when another row has the same name."""
+        return self.label or self.restorer
+
+    @property
+    def identity(self) -> str:
+        """Name and ``restorers.<name>`` entry (without where it ran): equal for a rerun."""
+        entry = (self.run.doc.get("restorers") or {}).get(self.restorer) or {}
+        return canonical_json([self.restorer, {k: v for k, v in entry.items() if k != "environment"}])
 
     @property
     def provenance(self) -> dict:
         d = self.run.doc
-        return {"run": str(self.run.path), "git_commit": d.get("git_commit"),
+        return {"run": "; ".join((str(self.run.path), *self.also_in)), "git_commit": d.get("git_commit"),
                 "tair_bench": d.get("tair_bench_version"),
                 "restorer": (d.get("restorers") or {}).get(self.restorer, {}).get("version"),
                 "spotter": (d.get("spotter") or {}).get("version"), "started": (d.get("run") or {}).get("started")}
 
 
-def _identity(doc: dict) -> list[tuple[str, object]]:
-    data, inputs = doc.get("data") or {}, doc.get("inputs") or {}
-    return [
-        ("suite hash", (doc.get("suite") or {}).get("hash")),
-        ("protocol version", doc.get("protocol_version")),
-        ("data source", {k: data.get(k) for k in ("kind", "path", "source", "split")}),
-        ("input images (inputs.digest)", inputs.get("digest")),
-        ("degradation", doc.get("degradation")),
-    ]
-
-
 def check_same_benchmark(runs: list[Run]) -> None:
-    """Refuse runs of one suite name that differ in what defines the benchmark."""
+    """Refuse runs that measure different benchmarks, one line per differing key path."""
     first = runs[0]
     for other in runs[1:]:
-        for (what, a), (_, b) in zip(_identity(first.doc), _identity(other.doc)):
-            if a != b:
-                raise LeaderboardError(
-                    f"cannot rank together runs of suite '{first.doc['suite']['name']}' with a different {what}: "
-                    f"{first.path} has {a!r}, {other.path} has {b!r} -- rank them in separate leaderboards")
+        comparison = differences(first.doc, other.doc)
+        if not comparison.comparable:
+            raise LeaderboardError(
+                f"cannot rank together runs of different benchmarks ({first.path} vs {other.path}):\n  "
+                + "\n  ".join(comparison.lines) + "\n-- rank them in separate leaderboards")
 
 
 def _num(v) -> Optional[float]:
@@ -97,21 +107,63 @@ def rank(runs: list[Run]) -> tuple[str, list[Entry]]:
             interval = (ci["low"], ci["high"]) if ci.get("low") is not None else None
             raw.append(Entry(0, row, run, vals, interval,
                              _num((d.get("headroom") or {}).get(row, {}).get(headline))))
+    raw = _label(_once(raw))
     raw.sort(key=lambda e: (-(e.values[headline] if e.values[headline] is not None else -math.inf),
-                            e.restorer, str(e.run.path)))
+                            e.name, str(e.run.path)))
     for k, e in enumerate(raw):  # competition ranking: equal headline values share a rank
         e.rank = raw[k - 1].rank if k and e.values[headline] == raw[k - 1].values[headline] else k + 1
     return headline, raw
 
 
+def _once(entries: list[Entry]) -> list[Entry]:
+    """One entry per row identity (the first run's); the others' run folders noted on it."""
+    kept: dict[str, Entry] = {}
+    for e in entries:
+        if e.identity in kept:
+            kept[e.identity].also_in += (str(e.run.path),)
+        else:
+            kept[e.identity] = e
+    return list(kept.values())
+
+
+def _label(entries: list[Entry]) -> list[Entry]:
+    """Label rows that share a name (different identities) with their run folder."""
+    names = [e.restorer for e in entries]
+    for e in entries:
+        if names.count(e.restorer) > 1:
+            e.label = f"{e.restorer} [{e.run.path}]"
+    return entries
+
+
+def _group_of(groups: dict[str, list[Run]], run: Run) -> Optional[str]:
+    """The group measuring the run's benchmark; a group of the same suite name on another
+    benchmark is refused (:func:`check_same_benchmark`)."""
+    for title, runs in groups.items():
+        if differences(runs[0].doc, run.doc).comparable:
+            return title
+    for runs in groups.values():
+        if runs[0].doc["suite"]["name"] == run.doc["suite"]["name"]:
+            check_same_benchmark([runs[0], run])
+    return None
+
+
+def _title(groups: dict[str, list[Run]], run: Run) -> str:
+    name = run.doc["suite"]["name"]
+    return name if name not in groups else f"{name} ({benchmark_of(run.doc)['hash'][:12]})"
+
+
 def load_runs(paths: list[Path]) -> dict[str, list[Run]]:
-    """Runs grouped by suite name, in the order given."""
+    """Runs grouped by benchmark, in the order given; a group is titled by its first run's suite."""
     if not paths:
         raise LeaderboardError("no run folders given")
     groups: dict[str, list[Run]] = {}
     for p in paths:
-        doc = load_results(Path(p), "run")
-        groups.setdefault(doc["suite"]["name"], []).append(Run(Path(p), doc))
+        run = Run(Path(p), load_results(Path(p), "run"))
+        title = _group_of(groups, run)
+        if title is None:
+            groups[_title(groups, run)] = [run]
+        else:
+            groups[title].append(run)
     return groups
 
 
@@ -132,7 +184,7 @@ def _table(headline: str, entries: list[Entry]) -> tuple[list[str], list[list[st
     for e in entries:
         p = e.provenance
         ci = f"[{_fmt(e.interval[0])}, {_fmt(e.interval[1])}]" if e.interval else "n/a"
-        body.append([str(e.rank), e.restorer, _fmt(e.values[headline]), ci, _fmt(e.headroom),
+        body.append([str(e.rank), e.name, _fmt(e.values[headline]), ci, _fmt(e.headroom),
                      *[_fmt(e.values.get(c)) for c in cols], p["run"], str(p["git_commit"]), _short(p["restorer"])])
     return header, body
 
@@ -162,13 +214,14 @@ def write_leaderboard(paths: list[Path], out: Path) -> dict[str, Path]:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["suite", "rank", "restorer", "headline", "value", "ci_low", "ci_high", "headroom",
-                *COLUMNS, "run", "git_commit", "tair_bench", "restorer_version", "suite_hash"])
+                *COLUMNS, "run", "git_commit", "tair_bench", "restorer_version", "suite_hash",
+                "benchmark_hash"])
     for suite, (h, entries) in ranked.items():
         for e in entries:
             p = e.provenance
-            w.writerow([suite, e.rank, e.restorer, h, e.values[h], *(e.interval or (None, None)), e.headroom,
+            w.writerow([suite, e.rank, e.name, h, e.values[h], *(e.interval or (None, None)), e.headroom,
                         *[e.values.get(c) for c in COLUMNS], p["run"], p["git_commit"], p["tair_bench"],
-                        p["restorer"], e.run.doc["suite"]["hash"]])
+                        p["restorer"], e.run.doc["suite"]["hash"], benchmark_of(e.run.doc)["hash"]])
     files["csv"].write_text(buf.getvalue(), encoding="utf-8")
     chart = _chart(ranked, out)
     env = Environment(loader=PackageLoader("bench.report", "templates"), autoescape=select_autoescape(default=True))
@@ -185,10 +238,10 @@ def _chart(ranked: dict[str, tuple[str, list[Entry]]], out: Path) -> Optional[st
         return None
 
     suites = list(ranked)
-    names = sorted({e.restorer for _, entries in ranked.values() for e in entries})
+    names = sorted({e.name for _, entries in ranked.values() for e in entries})
     series = {}
     for name in names:
-        series[name] = [next((e.values[h] for e in entries if e.restorer == name), None)
+        series[name] = [next((e.values[h] for e in entries if e.name == name), None)
                         for h, entries in (ranked[s] for s in suites)]
     headlines = sorted({h for h, _ in ranked.values()})
     p = grouped_bars(suites, series, " / ".join(headlines), "headline per suite (level)", out / "levels.png")
