@@ -171,30 +171,26 @@ def _digest(path: Path) -> str:
     return _DIGESTS[key]
 
 
-def _known_hash(wf: WeightFile) -> tuple[str, str] | None:
-    """What a file found elsewhere must match: ``(hex, words)``: the published sha256,
-    the published prefix, or the sha256 recorded in checksums.json; None if nothing is known."""
-    if wf.sha256:
-        return wf.sha256, "published sha256"
+def _known_hashes(wf: WeightFile) -> list[tuple[str, str]]:
+    """What a file found elsewhere must match, all of it: ``(hex, words)`` for the
+    published sha256, the sha256 recorded in checksums.json and the published prefix."""
     recorded = _load_checksums().get(wf.filename)
-    if recorded:
-        return recorded, f"sha256 recorded in {CHECKSUMS}"
-    if wf.hash_prefix:
-        return wf.hash_prefix, "published sha256 prefix"
-    return None
+    return [(h, words) for h, words in ((wf.sha256, "published sha256"),
+                                        (recorded, f"sha256 recorded in {CHECKSUMS}"),
+                                        (wf.hash_prefix, "published sha256 prefix")) if h]
 
 
 def _vet(path: Path, where: str, wf: WeightFile) -> Found:
-    """Accept ``path`` (found in another cache) only if its sha256 matches what is known."""
-    known = _known_hash(wf)
-    if known is None:
+    """Accept ``path`` (found in another cache) only if its sha256 matches all that is known."""
+    known = _known_hashes(wf)
+    if not known:
         return Found(None, where, f"{path} has the name but no hash is known to check it against; copy it "
                                   f"into {weights_dir()} to adopt it (its sha256 is recorded on first verify)")
     digest = _digest(path)
-    if not digest.startswith(known[0]):
-        return Found(None, where, f"{path} has the name but not the content: {known[1]} {known[0]}, "
-                                  f"file has {digest}")
-    return Found(path, where, f"{known[1]} {known[0]} checked")
+    for h, words in known:
+        if not digest.startswith(h):
+            return Found(None, where, f"{path} has the name but not the content: {words} {h}, file has {digest}")
+    return Found(path, where, " and ".join(f"{words} {h}" for h, words in known) + " checked")
 
 
 def locate(wf: WeightFile) -> Found:
@@ -431,16 +427,13 @@ class Outcome:
     line: str
 
 
-def _fetch_one(need: Need, offline: bool) -> Outcome:
+def _fetch_one(need: Need) -> Outcome:
     """Use a copy already found (:func:`locate`), else download ``need`` into the weights folder."""
     found, dest = locate(need.file), weights_dir() / need.file.filename
     if found.path is not None:
         status, detail = _verify_found(need, found)
         return Outcome(need.key, status in ("ok", "recorded"), f"{need.key}: already present at {found.path} "
                                                                 f"({status}: {detail})")
-    if offline:
-        return Outcome(need.key, False, f"{need.key}: offline (--offline or HF_HUB_OFFLINE=1), not downloading "
-                                        f"{need.file.url} -> {dest}; fetch it on a machine with internet")
     try:
         _download(need.file.url, dest)
     except BenchError as exc:
@@ -454,10 +447,17 @@ def _fetch_one(need: Need, offline: bool) -> Outcome:
 
 
 def fetch_needs(needs: Iterable[Need], offline: bool = False) -> list[Outcome]:
-    """Provide each file (see :func:`_fetch_one`), going on after a failure, so that
-    one bad URL or no network is reported per file rather than at the first."""
-    offline = offline or is_offline()
-    return [_fetch_one(n, offline) for n in needs]
+    """Provide each file (:func:`_fetch_one`), going on after a failure, so that one bad
+    URL or no network is reported per file rather than at the first. Offline (``offline``
+    or ``HF_HUB_OFFLINE=1``) with files absent: raises :class:`BenchError` listing their
+    URLs and destinations, before any network access."""
+    needs = list(needs)
+    absent = [n for n in needs if locate(n.file).path is None]
+    if absent and (offline or is_offline()):
+        urls = "\n".join(f"  {n.key}: {n.file.url} -> {weights_dir() / n.file.filename}" for n in absent)
+        raise BenchError("offline mode (--offline or HF_HUB_OFFLINE=1): not downloading. "
+                         f"Fetch these on a machine with internet and copy them there:\n{urls}")
+    return [_fetch_one(n) for n in needs]
 
 
 def fetch(names: Iterable[str], offline: bool = False) -> list[str]:
