@@ -34,6 +34,7 @@ from torch import nn
 
 from bench.errors import AdapterError, WeightsMissing
 from bench.io.hashing import file_sha256
+from bench.io.weights import WeightFile
 from bench.registry import did_you_mean
 
 from .base import Restorer
@@ -171,6 +172,21 @@ class RealESRGAN(Restorer):
 
     input_mode = "lq"
     code_version = "1"
+
+    @classmethod
+    def weight_files(cls, args: dict) -> list[tuple[str, WeightFile]]:
+        """The released files this adapter reads from the weights folder when run with suite
+        ``args`` (``bench weights fetch --suite``): none where the suite gives its own paths;
+        general-x4v3 below denoise strength 1 also needs its wdn twin."""
+        model = args.get("model", "RealESRGAN_x4plus")
+        spec = MODELS.get(model)
+        if spec is None or args.get("weights"):
+            return []
+        out = [(f"realesrgan/{model}", WeightFile(spec.file, spec.url, None))]
+        if model == DNI_MODEL and args.get("denoise_strength", 0.5) != 1 and not args.get("wdn_weights"):
+            wdn = WDN_URL.rsplit("/", 1)[-1]
+            out.append((f"realesrgan/{wdn.removesuffix('.pth')}", WeightFile(wdn, WDN_URL, None)))
+        return out
 
     def __init__(self, scale: int = 4, device: str = "cpu", model: str = "RealESRGAN_x4plus",
                  weights: str | None = None, tile: int = 0, tile_pad: int = 10,

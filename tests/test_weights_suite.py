@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import weight_needs
 from bench.cli import main
 from bench.errors import BenchError
 from bench.io import weights
@@ -32,17 +33,17 @@ def _no_urlopen(*args, **kwargs):
 
 
 def test_aliases_resolve_to_files():
-    assert weights.resolve("lpips") == ["alexnet"]
-    assert weights.resolve("dists") == ["vgg16", "dists"]
-    assert weights.resolve("fid") == ["inception_fid"]
-    assert weights.resolve("clipiqa") == ["clip_rn50"]
-    assert weights.resolve("vgg16") == ["vgg16"]  # a manifest name still works
-    assert weights.expand(["lpips", "text_lpips", "dists"]) == ["alexnet", "vgg16", "dists"]
+    assert weight_needs.resolve("lpips") == ["alexnet"]
+    assert weight_needs.resolve("dists") == ["vgg16", "dists"]
+    assert weight_needs.resolve("fid") == ["inception_fid"]
+    assert weight_needs.resolve("clipiqa") == ["clip_rn50"]
+    assert weight_needs.resolve("vgg16") == ["vgg16"]  # a manifest name still works
+    assert weight_needs.expand(["lpips", "text_lpips", "dists"]) == ["alexnet", "vgg16", "dists"]
 
 
 def test_unknown_name_did_you_mean():
     with pytest.raises(BenchError, match="did you mean 'musiq'"):
-        weights.resolve("musqi")
+        weight_needs.resolve("musqi")
 
 
 def test_cli_fetch_lpips_is_not_unknown(dirs, monkeypatch, capsys):
@@ -77,7 +78,7 @@ def test_restorer_files_from_suite(tmp_path):
     suite = tmp_path / "s.yaml"
     suite.write_text(QUICKSTART.read_text().replace("adapter: realesrgan-ncnn", "adapter: realesrgan")
                      .replace("../data/quickstart", str(ROOT / "data" / "quickstart")))
-    keys = [n.key for n in weights.suite_needs(suite)]
+    keys = [n.key for n in weight_needs.suite_needs(suite)]
     assert "realesrgan/RealESRGAN_x4plus" in keys
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bench import weight_needs
 from bench.errors import BenchError
 from bench.io import weights
 from bench.scaleout.merge import merge_runs
@@ -13,7 +14,7 @@ def _needs(args) -> list[weights.Need]:
     """The files a ``weights`` command is about: the suite's, or the named ones (default: all)."""
     if args.suite and args.names:
         raise BenchError("weights: give file/metric names or --suite SUITE, not both")
-    return weights.suite_needs(args.suite) if args.suite else weights.needs_for_names(args.names or ["all"])
+    return weight_needs.suite_needs(args.suite) if args.suite else weight_needs.needs_for_names(args.names or ["all"])
 
 
 def _cmd_weights(args) -> int:

@@ -9,6 +9,7 @@ from bench.api import default_out_dir, record_overrides
 from bench.cli.suites import add_set_option
 from bench.errors import BenchError
 from bench.io.runfiles import format_table
+from bench.io.weights import run_note
 from bench.pipeline.datachecks import summary_lines
 from bench.pipeline.runner import RunOptions, run_suite
 from bench.report import finish_run
@@ -89,7 +90,7 @@ def _summary(doc: dict, path: Path) -> str:
     unavailable = {k: v["reason"] for k, v in doc["metrics"].items() if not v["available"]}
     if unavailable:
         lines += ["", "unavailable metrics (recorded as null in results.json):"]
-        lines += [f"  {k}: {v}" for k, v in unavailable.items()]
+        lines += run_note(unavailable, doc["suite"]["path"])
     if doc.get("skipped_restorers"):
         lines += ["", "skipped restorers:"] + [f"  {k}: {v}" for k, v in doc["skipped_restorers"].items()]
     if doc["data"].get("skipped_records"):

@@ -25,7 +25,7 @@ import shutil
 import sys
 import tempfile
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,104 +299,6 @@ class Need:
     users: tuple[str, ...] = ()
 
 
-def metric_weights() -> dict[str, tuple[str, ...]]:
-    """Image metric name -> the :data:`MANIFEST` names its class declares (``weights``);
-    only metrics that need files. Read from the metric registry, plugins included."""
-    from bench.imagemetrics import describe_metrics  # imported here: bench.imagemetrics imports this module
-
-    return {info.name: tuple(info.weights) for info in describe_metrics() if info.weights}
-
-
-def resolve(name: str) -> list[str]:
-    """:data:`MANIFEST` names for one name a user gives: ``all``, an image metric's name
-    (its files: ``lpips`` -> ``alexnet``; ``dists`` -> ``vgg16``, ``dists``) or a manifest name."""
-    if name == "all":
-        return sorted(MANIFEST)
-    by_metric = metric_weights()
-    if name in by_metric:
-        return list(by_metric[name])
-    if name in MANIFEST:
-        return [name]
-    known = sorted(set(MANIFEST) | set(by_metric))
-    raise BenchError(f"unknown weight file or metric '{name}'{did_you_mean(name, known)}; "
-                     f"known: {', '.join(known)}, all (or use --suite SUITE)")
-
-
-def expand(names: Iterable[str]) -> list[str]:
-    """:data:`MANIFEST` names for ``names`` (:func:`resolve` each), without repeats."""
-    out: list[str] = []
-    for n in names:
-        out += [m for m in resolve(n) if m not in out]
-    return out
-
-
-def needs_for_names(names: Iterable[str]) -> list[Need]:
-    """The files for ``names`` (see :func:`resolve`)."""
-    by_metric = metric_weights()
-    return [Need(k, MANIFEST[k], tuple(f"metric '{m}'" for m, ws in by_metric.items() if k in ws))
-            for k in expand(names)]
-
-
-def _realesrgan_files(cls: type, args: dict) -> list[tuple[str, WeightFile]]:
-    """The released files the ``realesrgan`` adapter reads from the weights folder for
-    ``args`` (its ``MODELS`` and ``WDN_URL``): none where the suite gives its own paths."""
-    import inspect
-
-    mod = sys.modules[cls.__module__]
-    model = args.get("model", inspect.signature(cls).parameters["model"].default)
-    spec = mod.MODELS.get(model)
-    if spec is None or args.get("weights"):
-        return []
-    out = [(f"realesrgan/{model}", WeightFile(spec.file, spec.url, None))]
-    if model == mod.DNI_MODEL and args.get("denoise_strength", 0.0) != 1.0 and not args.get("wdn_weights"):
-        wdn = mod.WDN_URL.rsplit("/", 1)[-1]
-        out.append((f"realesrgan/{wdn.removesuffix('.pth')}", WeightFile(wdn, mod.WDN_URL, None)))
-    return out
-
-
-#: adapter name -> its downloadable files for given args, for adapters that do not
-#: declare them (an adapter class may instead define ``weight_files(args)`` returning
-#: ``(key, WeightFile)`` pairs)
-RESTORER_FILES: dict[str, Callable[[type, dict], list[tuple[str, WeightFile]]]] = {
-    "realesrgan": _realesrgan_files,
-}
-
-
-def restorer_files(adapter: str, args: dict) -> list[tuple[str, WeightFile]]:
-    """The downloadable files of restorer ``adapter`` run with ``args``; [] for adapters
-    whose files ship with a package (realesrgan-ncnn) or live in their own repository."""
-    from bench.components import RESTORERS
-
-    if adapter not in RESTORERS:
-        return []
-    cls = RESTORERS.load(adapter)
-    declared = getattr(cls, "weight_files", None)
-    if callable(declared):
-        return list(declared(args))
-    bridge = RESTORER_FILES.get(adapter)
-    return bridge(cls, args) if bridge else []
-
-
-def suite_needs(path: str | os.PathLike) -> list[Need]:
-    """Every file the suite at ``path`` needs: its image metrics' (declared ``weights``)
-    and its in-harness restorers' (:func:`restorer_files`), each once, in suite order."""
-    from bench.suite import load_suite
-
-    suite = load_suite(path)
-    users: dict[str, list[str]] = {}
-    files: dict[str, WeightFile] = {}
-    by_metric = metric_weights()
-    for m in suite.metrics.image:
-        for k in by_metric.get(m, ()):
-            files[k] = MANIFEST[k]
-            users.setdefault(k, []).append(f"metric '{m}'")
-    for r in suite.restorers:
-        for k, wf in restorer_files(r.adapter, r.args):
-            files[k] = wf
-            users.setdefault(k, []).append(f"restorer '{r.name}'")
-    return [Need(k, wf, tuple(users[k])) for k, wf in files.items()]
-
-
 # -- fetch and verify ------------------------------------------------------------------------
 
 
@@ -460,13 +362,23 @@ def fetch_needs(needs: Iterable[Need], offline: bool = False) -> list[Outcome]:
     return [_fetch_one(n) for n in needs]
 
 
+def manifest_needs(names: Iterable[str]) -> list[Need]:
+    """The :data:`MANIFEST` files named ``names`` (metric names as aliases, and whole suites:
+    :mod:`bench.weight_needs`)."""
+    for name in names:
+        if name not in MANIFEST:
+            raise BenchError(f"unknown weight file '{name}'{did_you_mean(name, MANIFEST)}; "
+                             f"known: {', '.join(sorted(MANIFEST))}")
+    return [Need(k, MANIFEST[k]) for k in dict.fromkeys(names)]
+
+
 def fetch(names: Iterable[str], offline: bool = False) -> list[str]:
-    """Download the named files (:func:`resolve`) into :func:`weights_dir`; one line per
+    """Download the named :data:`MANIFEST` files into :func:`weights_dir`; one line per
     file. Files present (here or, verified, in another cache) are not downloaded. A
     download goes to a temp file and is renamed into place only after its hash checks
     out. Raises :class:`BenchError` with every line when any file failed (offline:
     ``offline`` or ``HF_HUB_OFFLINE=1``, no network, a hash mismatch)."""
-    outcomes = fetch_needs(needs_for_names(names), offline)
+    outcomes = fetch_needs(manifest_needs(names), offline)
     if not all(o.ok for o in outcomes):
         raise BenchError("weights fetch failed:\n" + "\n".join(f"  {o.line}" for o in outcomes))
     return [o.line for o in outcomes]
@@ -516,8 +428,8 @@ def verify_needs(needs: Iterable[Need]) -> list[tuple[str, str, str]]:
 
 
 def verify(names: Iterable[str]) -> list[tuple[str, str, str]]:
-    """:func:`verify_needs` for the named files (:func:`resolve`)."""
-    return verify_needs(needs_for_names(names))
+    """:func:`verify_needs` for the named :data:`MANIFEST` files."""
+    return verify_needs(manifest_needs(names))
 
 
 def suite_command(suite_path: str | os.PathLike) -> str:

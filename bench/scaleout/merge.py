@@ -50,6 +50,7 @@ from bench.io.runfiles import (
     write_jsonl,
     write_per_image_csv,
 )
+from bench.pipeline.benchmark import section_for_document
 from bench.pipeline.datachecks import merge_gt_checks, reading_from_per_image
 from bench.pipeline.results import finish_results
 from bench.pipeline.stages.score_images import FEATURES, MetricState, feature_key, set_metric_images, set_metric_values
@@ -277,6 +278,9 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
     if "gt_checks" in doc["data"]:  # per-image counts: summed over the shards' disjoint images
         doc["data"]["gt_checks"] = merge_gt_checks([s.doc["data"].get("gt_checks") for s in shards])
     doc["inputs"] = inputs_digest(items)
+    # the template shard's benchmark covers its own images: rebuilt over all shards' images
+    doc["benchmark"] = section_for_document(doc, {k: v for s in shards
+                                                  for k, v in (s.doc.get("benchmark") or {}).get("gt", {}).items()})
     doc.pop("shard", None)
     commits = sorted({str(s.doc.get("git_commit")) for s in shards})
     if len(commits) > 1:
