@@ -147,11 +147,18 @@ def _per_image_rows(rows, items, text, image_values) -> list[dict]:
 
 def _text_details(rows: list[str], scores: Scores, restore_records: dict) -> list[dict]:
     """One record per (image, row): matched pairs, wrong words, the prompt a
-    restorer was given and the (GT, read) pairs of recognition on GT crops."""
+    restorer was given, the (GT, read) pairs of recognition on GT crops and ``read``,
+    the words read (``{text, score, polygon}``, the words the text statistics count).
+
+    An image without annotations gets a record too (``"annotated": false``): its words
+    read and zero ``counts`` in the annotated records' modes (no GT word, no scored
+    detection), so every reader of text results pools it as adding nothing."""
     prompts = {name: {r["id"]: (r.get("prompt"), r.get("prompt_info")) for r in recs}
                for name, recs in restore_records.items()}
     crop = scores.crop
+    read = getattr(scores.text, "read", {})
     out = []
+    scored = set()
     for row in rows:
         for item, result in scores.text.get(row, []):
             rec = {"image_id": item.id, "row": row, **result.to_dict()}
@@ -160,6 +167,21 @@ def _text_details(rows: list[str], scores: Scores, restore_records: dict) -> lis
                 rec["prompt"], rec["prompt_info"] = prompt
             if crop and item.id in crop.get(row, {}):
                 rec["crop_pairs"] = crop[row][item.id]
+            if item.id in read.get(row, {}):
+                rec["read"] = read[row][item.id]
             out.append(rec)
+            scored.add((item.id, row))
+    from bench.textmetrics.results import MODES_BASE  # here: this function's own import
+
+    modes = next((tuple(r.counts) for entries in scores.text.values() for _, r in entries), MODES_BASE)
+    for row in rows:
+        for image_id, words in read.get(row, {}).items():
+            if (image_id, row) not in scored:
+                rec = {"image_id": image_id, "row": row, "annotated": False,
+                       "counts": {m: {"matched": 0, "n_gt": 0, "n_det": 0} for m in modes}, "read": words}
+                prompt = prompts.get(row, {}).get(image_id)
+                if prompt and prompt[0] is not None:
+                    rec["prompt"], rec["prompt_info"] = prompt
+                out.append(rec)
     out.sort(key=lambda r: (r["image_id"], rows.index(r["row"])))
     return out

@@ -19,7 +19,7 @@ from bench.io.runfiles import STAT_COLUMNS, has_text_scores
 from bench.pipeline.intervals import add_confidence_intervals
 
 from . import plots
-from .gallery import DET_COLORS, build_gallery
+from .gallery import DET_COLORS, READ_COLOR, build_gallery, build_read_gallery, wants_read_gallery
 from .rundata import RunData, load_run
 from .textdiff import diff_markup
 
@@ -110,7 +110,45 @@ def _plots(data: RunData, assets: Path) -> list[dict]:
         p = plots.per_image_distribution(data.per_image, doc["rows"], metric, assets / f"dist_{metric}.png", title)
         if p:
             out.append({"src": f"{assets.name}/{p.name}", "caption": f"{title}: distribution over images per row"})
+    for k, (metric, better) in enumerate(_strip_metrics(data)):
+        p = plots.per_image_strip(data.per_image, doc["rows"], metric, assets / f"strip_{k}.png",
+                                  f"per-image {metric}", better)
+        if p:
+            out.append({"src": f"{assets.name}/{p.name}", "caption": f"per-image {metric}: one point per image and "
+                        f"row, grey lines join an image's points", "metric": metric, "kind": "per-image"})
     return out
+
+
+def _strip_metrics(data: RunData) -> list[tuple[str, Optional[bool]]]:
+    """(metric, higher is better) of the per-image strip plots: every available per-image
+    image metric with values in per_image.csv (PSNR has its box plot), and the words read
+    per image when no row has text scores."""
+    doc, out = data.doc, []
+    for m, meta in doc.get("metrics", {}).items():
+        if (meta.get("kind") == "image" and meta.get("mode") != "set" and meta.get("available", True)
+                and m != "psnr" and any(r.get(m) not in (None, "") for r in data.per_image)):
+            out.append((m, meta.get("higher_is_better")))
+    if not has_text_scores(doc) and any(r.get("read_words") not in (None, "") for r in data.per_image):
+        out.append(("read_words", None))
+    return out
+
+
+def degradation_label(deg: dict, data: Optional[dict] = None) -> str:
+    """The header's degradation: the preset with seed and scale, or for the data set's own
+    LQ images their level only where the data set reads one (``data.lq_field``: SA-Text's
+    ``lq_img_lv<level>``; a RealIR folder or real pairs have none, whatever
+    ``degradation.level`` says) and never a seed."""
+    scale = f"x{deg['scale']}" if deg.get("scale") is not None else None
+    if deg.get("kind") == "provided":
+        level = deg.get("level") if (data or {}).get("lq_field") else None
+        parts = [p for p in ("the data set's own LQ images", f"level {level}" if level not in (None, "") else None,
+                             scale) if p]
+        return f"provided ({', '.join(parts)})"
+    if not deg:
+        return "n/a"
+    extra = ", ".join(p for p in (f"seed {deg['seed']}" if deg.get("seed") is not None else None, scale) if p)
+    name = deg.get("preset") or deg.get("kind") or "n/a"
+    return f"{name} ({extra})" if extra else str(name)
 
 
 def _hallucination(data: RunData) -> dict:
@@ -183,6 +221,10 @@ def render(data: RunData, out_path: Path, gallery_size: int = 4) -> Path:
     doc = data.doc
     main, full = _columns(doc)
     gallery, gallery_notes = build_gallery(data, assets, k=gallery_size)
+    read_gallery: list = []
+    if wants_read_gallery(data):
+        read_gallery, read_notes = build_read_gallery(data, assets, k=gallery_size)
+        gallery_notes += read_notes
     env = Environment(loader=PackageLoader("bench.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["fmt"] = fmt
@@ -192,7 +234,8 @@ def render(data: RunData, out_path: Path, gallery_size: int = 4) -> Path:
         definitions=[(m, meta[m].get("definition") or "", meta[m].get("kind")) for m in main + full
                      if m in meta],
         unavailable=[(m, v.get("reason") or "unavailable") for m, v in meta.items() if not v.get("available", True)],
-        plots=_plots(data, assets), gallery=gallery, det_colors=DET_COLORS,
+        plots=_plots(data, assets), gallery=gallery, det_colors=DET_COLORS, read_gallery=read_gallery,
+        read_color=READ_COLOR, degradation=degradation_label(doc.get("degradation") or {}, doc.get("data")),
         hallucination=_hallucination(data), provenance=_provenance(doc), intervals=doc.get("intervals", {}))
     out_path.write_text(html, encoding="utf-8")
     return out_path

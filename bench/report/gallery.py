@@ -5,6 +5,11 @@ polygons and the spotter's detections drawn, and for the GT words the rows read
 differently, a crop of each row's pixels with the read word (differing characters
 highlighted, confidently-wrong readings flagged). Images come from the stage
 cache by content hash; without the cache only the words are shown.
+
+The gallery of words read (:func:`build_read_gallery`, for sets without annotations):
+for each chosen image, every row's image with the polygons of the words it reads, and
+a crop of each word read (``text_details.jsonl`` ``read``: the words the text statistics
+count) with the word and its score.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from .rundata import RunData, load_ground_truth
 from .textdiff import diff_markup, word_html
 
 SPREAD_METRIC = "e2e_none_hmean"  # per-image column of per_image.csv used to rank images
+READ_SPREAD_METRIC = "read_words"  # ranks the images of the gallery of words read
+READ_COLOR = (255, 150, 0)
+CROP_BOX = (480, 96)  # word crops are downscaled to fit this (width, height) box
 GT_COLOR, DONT_CARE_COLOR = (0, 200, 0), (150, 150, 150)
 DET_COLORS = {"correct": (30, 110, 255), "wrong": (230, 30, 30), "unpaired": (255, 150, 0)}
 MAX_SIDE = 1024  # annotated panels are downscaled to this for the page
@@ -201,3 +209,89 @@ def _words(image_id, rows, instances, details, pixels, threshold, assets: Path, 
                                    confident, score))
         out.append(word)
     return out
+
+
+# -- the gallery of words read -------------------------------------------------------------------
+
+@dataclass
+class ReadWord:
+    text: str
+    score: Optional[float]
+    src: Optional[str]
+    zoom_id: str
+
+
+@dataclass
+class ReadRow:
+    row: str
+    src: Optional[str]  # the row's image with the polygons of its words read
+    n_words: int
+    words: list[ReadWord] = field(default_factory=list)
+
+
+@dataclass
+class ReadImage:
+    image_id: str
+    rows: list[ReadRow] = field(default_factory=list)
+
+
+def wants_read_gallery(data: RunData) -> bool:
+    """Whether the report shows the gallery of words read: some image of the run has no
+    annotations (its ``text_details`` record says ``"annotated": false``)."""
+    return any(d.get("annotated") is False for d in data.details)
+
+
+def build_read_gallery(data: RunData, assets: Path, k: int = 4,
+                       max_words: int = 12) -> tuple[list[ReadImage], list[str]]:
+    """The words each row reads on ``k`` images (those whose rows read the most different
+    numbers of words, ties by image id): per row its image with the polygons of the
+    words read and up to ``max_words`` crops (highest score first) with word and score."""
+    from PIL import Image
+
+    rows = data.doc["rows"]
+    read = {(str(d["image_id"]), d["row"]): d["read"] for d in data.details if "read" in d}
+    if not read:
+        return [], ["no words read in text_details.jsonl (a run before they were recorded): "
+                    "gallery of words read left out"]
+    unannotated = {str(d["image_id"]) for d in data.details if d.get("annotated") is False}
+    candidates = [r for r in data.per_image if str(r.get("image_id")) in unannotated]
+    chosen = [i for i, _ in select_images(candidates, rows, k, READ_SPREAD_METRIC)]
+    if len(chosen) < k:  # no per-image counts (older per_image.csv): the first images by id
+        chosen += sorted(unannotated - set(chosen))[:k - len(chosen)]
+    hashes = {(str(r["image_id"]), r["row"]): r.get("image") for r in data.per_image}
+    out = []
+    for image_id in chosen:
+        entry = ReadImage(image_id)
+        for row in rows:
+            if (image_id, row) not in read:
+                continue
+            words = read[(image_id, row)]
+            h = hashes.get((image_id, row))
+            path = data.image_path(h) if h else None
+            img = read_image(path) if path is not None else None
+            src = None
+            if img is not None:
+                pil = _draw(img, [], words, {})
+                pil.thumbnail((MAX_SIDE, MAX_SIDE))
+                name = f"{_name(image_id, row, 'read')}.jpg"
+                pil.save(assets / name, quality=88)
+                src = f"{assets.name}/{name}"
+            line = ReadRow(row, src, len(words))
+            ranked = sorted(enumerate(words), key=lambda t: (-float(t[1].get("score") or 0.0), t[0]))
+            for j, w in ranked[:max_words]:
+                crop_src = None
+                if img is not None and len(w.get("polygon") or []) >= 3:
+                    x0, y0, x1, y1 = _bbox(w["polygon"], (img.shape[1], img.shape[0]))
+                    crop = Image.fromarray(img[y0:y1, x0:x1])
+                    crop.thumbnail(CROP_BOX)
+                    name = f"{_name(image_id, row, 'read', str(j))}.png"
+                    crop.save(assets / name)
+                    crop_src = f"{assets.name}/{name}"
+                line.words.append(ReadWord(w.get("text", ""), finite_or_none(w.get("score")), crop_src,
+                                           f"r{_name(image_id, row, 'read', str(j))}"))
+            entry.rows.append(line)
+        out.append(entry)
+    notes = []
+    if data.cache_root is None and out:
+        notes.append("word crops are not shown: the stage cache is not available")
+    return out, notes

@@ -146,3 +146,36 @@ def grouped_bars(groups: Sequence[str], series: dict[str, Sequence[Optional[floa
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
+
+
+def per_image_strip(per_image: list[dict], rows: Sequence[str], metric: str, path: Path, title: str,
+                    higher_is_better: Optional[bool] = None) -> Optional[Path]:
+    """Strip plot of a per-image value: one column per row, one point per image, and a
+    thin grey line joining each image's points across the rows (how each image moves)."""
+    values: dict[str, dict[str, float]] = {}
+    for r in per_image:
+        v = finite_or_none(r.get(metric))
+        if v is not None and r.get("row") in rows:
+            values.setdefault(str(r.get("image_id")), {})[r["row"]] = v
+    keep = [row for row in rows if any(row in per_row for per_row in values.values())]
+    if not keep:
+        return None
+    x_of = {row: k for k, row in enumerate(keep)}
+    colors = row_colors(rows)
+    fig = _figure(max(4.5, 1.1 * len(keep) + 1.5), 3.8)
+    ax = fig.add_subplot()
+    for per_row in values.values():
+        pts = [(x_of[row], per_row[row]) for row in keep if row in per_row]
+        if len(pts) > 1:
+            ax.plot([x for x, _ in pts], [y for _, y in pts], color="#adb5bd", linewidth=0.8, zorder=1)
+    for row in keep:
+        ys = [per_row[row] for _, per_row in sorted(values.items()) if row in per_row]
+        ax.scatter([x_of[row]] * len(ys), ys, s=18, color=colors[row], alpha=0.85, zorder=3)
+    ax.set_xticks(range(len(keep)))
+    ax.set_xticklabels(keep, rotation=20)
+    ax.set_xlim(-0.5, len(keep) - 0.5)
+    arrow = {True: " (higher is better)", False: " (lower is better)"}.get(higher_is_better, "")
+    ax.set_ylabel(f"{metric}{arrow}")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)

@@ -43,6 +43,14 @@ def words_read(dets: Sequence[Detection], cfg: TextEvalConfig) -> list[tuple[str
     return [(p.text, p.score) for p in prepare_detections(dets, cfg) if p.text]
 
 
+def read_records(dets: Sequence[Detection], cfg: TextEvalConfig) -> list[dict]:
+    """The words read in one image (the same rule as :func:`words_read`, in detection
+    order) as ``text_details.jsonl`` keeps them: ``{"text": evaluated word, "score",
+    "polygon": the spotter's polygon as given, [[x, y], ...]}``."""
+    return [{"text": p.text, "score": p.score, "polygon": [[float(x), float(y)] for x, y in dets[p.index].polygon]}
+            for p in prepare_detections(dets, cfg) if p.text]
+
+
 def agreement_counts(row_words: Sequence[str], ref_words: Sequence[str]) -> tuple[int, int, int]:
     """``(|A & B|, |A|, |B|)`` of the upper-cased multisets of one image's words."""
     a, b = Counter(w.upper() for w in row_words), Counter(w.upper() for w in ref_words)
