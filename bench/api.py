@@ -26,7 +26,7 @@ OUTPUTS_ADAPTER = "folder"
 
 
 def evaluate(suite: str | Path | Mapping[str, Any], *, outputs: Optional[Mapping[str, str | Path]] = None,
-             overrides: Optional[Sequence[str]] = None, limit: Optional[int] = None,
+             allow_missing: bool = False, overrides: Optional[Sequence[str]] = None, limit: Optional[int] = None,
              out_dir: Optional[str | Path] = None, cache_dir: Optional[str | Path] = None, workers: int = 0,
              quiet: bool = True) -> dict:
     """Run ``suite`` (a suite file, or a mapping validated exactly like one, its relative
@@ -34,10 +34,15 @@ def evaluate(suite: str | Path | Mapping[str, Any], *, outputs: Optional[Mapping
 
     ``overrides`` are ``--set`` ``KEY=VALUE`` strings; ``outputs`` ({row name: folder of
     ``<image id>.png``}) scores those folders instead of the suite's restorers (the
-    ``HQ`` and ``LQ`` rows stay); ``limit``, ``out_dir``, ``cache_dir``, ``workers`` and
+    ``HQ`` and ``LQ`` rows stay; a relative folder is against the current folder), every
+    problem of every folder reported at once before any compute; ``allow_missing`` scores
+    a folder on the ids it has (``rows_incomplete`` in the results); ``limit``, ``out_dir``, ``cache_dir``, ``workers`` and
     ``quiet`` are ``bench run``'s ``--limit``, ``--out``, ``--cache-dir``, ``--workers``
     and ``--quiet``; ``workers=0`` runs everything in this process."""
-    given = [*(overrides or ()), *_outputs_override(outputs)]
+    if allow_missing and outputs is None:
+        raise BenchError("evaluate: allow_missing: only with outputs= (in a suite: the folder restorer's "
+                         "args.allow_missing: true)")
+    given = [*(overrides or ()), *outputs_override(outputs, allow_missing)]
     spec = _load(suite, given)
     opts = RunOptions(out_dir=Path(out_dir) if out_dir else default_out_dir(spec), cache_dir=cache_dir,
                       limit=_positive(limit, "limit"), workers=_workers(workers), quiet=quiet,
@@ -96,14 +101,18 @@ def _load(suite: str | Path | Mapping[str, Any], overrides: Sequence[str]) -> Su
     raise BenchError(f"evaluate: suite: expected a suite file path or a mapping, got {type(suite).__name__}")
 
 
-def _outputs_override(outputs: Optional[Mapping[str, str | Path]]) -> list[str]:
-    """``outputs`` as one ``restorers=[...]`` override: a ``folder`` restorer per row (its
-    folder absolute, against the current folder), so it is validated and recorded like any."""
+def outputs_override(outputs: Optional[Mapping[str, str | Path]], allow_missing: bool = False) -> list[str]:
+    """``outputs`` as one ``restorers=[...]`` override: a ``folder`` restorer per row, so it
+    is validated and recorded like any. A relative folder is made absolute against the
+    current folder here (the user typed it there; a ``path`` written in a suite file is
+    relative to that file instead). ``allow_missing`` goes into each folder's args."""
     if outputs is None:
         return []
     if not isinstance(outputs, Mapping) or not outputs:
         raise BenchError("evaluate: outputs: expected a non-empty mapping {row name: folder of outputs}")
-    rows = [{"name": str(name), "adapter": OUTPUTS_ADAPTER, "args": {"path": str(Path(folder).expanduser().resolve())}}
+    extra = {"allow_missing": True} if allow_missing else {}
+    rows = [{"name": str(name), "adapter": OUTPUTS_ADAPTER,
+             "args": {"path": str(Path(folder).expanduser().resolve()), **extra}}
             for name, folder in outputs.items()]
     return [f"restorers={json.dumps(rows)}"]  # JSON is YAML
 
@@ -119,3 +128,6 @@ def _workers(value: int) -> int:
         raise BenchError(f"evaluate: workers: expected 0 (everything in this process) or a positive integer, "
                          f"got {value!r}")
     return value
+
+
+_outputs_override = outputs_override  # the older private name (tests/test_api.py)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.api import default_out_dir, record_overrides
+from bench.api import default_out_dir, outputs_override, record_overrides
 from bench.cli.suites import add_set_option
 from bench.errors import BenchError
 from bench.io.runfiles import format_table
@@ -24,6 +24,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_run)
     p.add_argument("suite", help="suite YAML file")
     add_set_option(p)
+    p.add_argument("--outputs", action="append", metavar="NAME=DIR", default=[],
+                   help="score the images in DIR (one <image id>.png per image, at HQ size) as row NAME instead "
+                        "of the suite's restorers (HQ and LQ stay); repeat for several folders. A relative DIR is "
+                        "relative to the current folder (a folder adapter's path in a suite file is relative to "
+                        "that file). Every missing id, unreadable file and wrong size is listed before any compute")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="with --outputs: score each folder on the ids it has; the row is marked incomplete "
+                        "('NAME (n of N)'; rows_incomplete in results.json). Unreadable files and wrong sizes "
+                        "still stop the run")
     p.add_argument("--out", help="results folder (default: output.dir of the suite, else reports/<suite name>)")
     p.add_argument("--cache-dir", help="stage cache: a folder or an fsspec URL such as s3://bucket/prefix "
                                        "(default: $TAIR_BENCH_CACHE or ~/.cache/tair-bench/cache)")
@@ -59,7 +68,12 @@ def _cmd_run(args) -> int:
     shard = ShardSpec.parse(args.shard) if args.shard else None
     if args.ray_address and args.executor != "ray":
         raise BenchError("--ray-address: only with --executor ray")
-    suite = load_suite(args.suite, overrides=args.set)
+    given = [*args.set, *outputs_override(_parse_outputs(args.outputs), args.allow_missing)] \
+        if args.outputs else list(args.set)
+    if args.allow_missing and not args.outputs:
+        raise BenchError("--allow-missing: only with --outputs (in a suite file: the folder restorer's "
+                         "args.allow_missing: true)")
+    suite = load_suite(args.suite, overrides=given)
     out = Path(args.out) if args.out else default_out_dir(suite)
     opts = RunOptions(out_dir=out, cache_dir=args.cache_dir, limit=args.limit,
                       device=args.device, workers=args.workers, batch_size=args.batch_size,
@@ -67,15 +81,43 @@ def _cmd_run(args) -> int:
                       skip_unavailable=args.skip_unavailable, executor=args.executor,
                       ray_address=args.ray_address, shard=shard, finishers=(finish_run,))
     doc, path = run_suite(suite, opts)
-    doc = record_overrides(doc, path, args.set)
+    doc = record_overrides(doc, path, given)
     print(_summary(doc, path))
     return 0
+
+
+def _parse_outputs(values: list[str]) -> dict[str, str]:
+    """``--outputs NAME=DIR`` values -> {NAME: DIR} (DIR as typed: made absolute later)."""
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, folder = value.partition("=")
+        name, folder = name.strip(), folder.strip()
+        if not sep or not name or not folder:
+            raise BenchError(f"--outputs {value}: expected NAME=DIR (the row name, then the folder of outputs)")
+        if name in out:
+            raise BenchError(f"--outputs {value}: row '{name}' is given twice")
+        out[name] = folder
+    return out
+
+
+def _display_doc(doc: dict) -> dict:
+    """``doc`` with each incomplete row labelled ``NAME (n of N)`` for the printed table."""
+    incomplete = doc.get("rows_incomplete") or {}
+    if not incomplete:
+        return doc
+    label = {r: f"{r} ({v['n_images']} of {v['n_expected']})" if r in incomplete else r for r in doc["rows"]
+             for v in [incomplete.get(r, {})]}
+    return {**doc, "rows": [label[r] for r in doc["rows"]],
+            "results": {label.get(r, r): v for r, v in doc["results"].items()}}
 
 
 def _summary(doc: dict, path: Path) -> str:
     lines = [f"suite {doc['suite']['name']}: {doc['data']['n_images']} images, "
              f"spotter {doc['spotter']['name']}, device {doc['environment']['device']}", ""]
-    lines.append(format_table(doc, summary_columns(doc)))
+    lines.append(format_table(_display_doc(doc), summary_columns(doc)))
+    for row, v in (doc.get("rows_incomplete") or {}).items():
+        lines.append(f"incomplete: {row} scored on {v['n_images']} of {v['n_expected']} images (--allow-missing); "
+                     f"leaderboard and gate refuse it without --allow-incomplete")
     notes = summary_lines(doc)
     lines += [""] + notes if notes else []
     headline = doc.get("text_eval", {}).get("headline", "e2e_none_hmean")

@@ -104,10 +104,25 @@ def aggregate(suite: Suite, comps: Components, state: RunState, scores: Scores,
         "metrics": _metric_entries(comps, scores),
         "results": results,
         "n_images_per_metric": n_images,
+        "rows_incomplete": rows_incomplete(rows, items),
     }
     doc["benchmark"] = section_for_items({**doc, "protocol_version": PROTOCOL_VERSION}, items)
     per_image = with_reading_counts(_per_image_rows(rows, items, scores.text, scores.image_values), read_counts)
     return doc, per_image, _text_details(rows, scores, state.restore_records)
+
+
+def rows_incomplete(rows: list[str], items: list) -> dict:
+    """``{row: {"n_images": n, "n_expected": N}}`` for each restorer row scored on fewer
+    images than the run has (a folder of outputs with ``--allow-missing``); empty when every
+    row is complete. ``HQ`` is left out: a no-reference set has no clean image at all."""
+    out = {}
+    for row in rows:
+        if row in REFERENCE_ROWS:
+            continue
+        n = sum(1 for it in items if row in it.outputs)
+        if n < len(items):
+            out[row] = {"n_images": n, "n_expected": len(items)}
+    return out
 
 
 def _degradation_entry(suite) -> dict:

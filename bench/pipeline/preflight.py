@@ -5,11 +5,22 @@ with one list of everything missing, unless ``--skip-unavailable``, which skips
 the missing restorers and records why. Image metrics are soft: one that cannot
 run (e.g. its weights are not on disk) is recorded as unavailable with the fix,
 and the rest of the run goes on.
+
+Folders of outputs (the ``folder`` adapter, ``bench run --outputs``) are checked here
+too, before any compute: :func:`check_output_folders` walks the data set once (with
+``--limit``) for its image ids and output sizes (the HQ size, or the provided LQ's times
+the scale: the degrade stage's rule) and reads every expected file, so every missing id,
+unreadable file and wrong size of every folder is reported in one list. The adapter
+alone cannot do this: it knows neither the ids nor the sizes. Walking the data set
+decodes its images once more than the degrade stage does; that is cheap next to
+restoring, spotting and scoring, and nothing is computed or cached before the list.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tair_bench_adapters.base import Restorer
@@ -17,13 +28,14 @@ from tair_bench_adapters.base import Restorer
 from bench import imagemetrics
 from bench.components import RESTORERS
 from bench.data import open_dataset
-from bench.errors import BenchError, PreflightError, SuiteError
+from bench.errors import BenchError, DataError, PreflightError, SuiteError
+from bench.pipeline.stages.degrade import _target_size
 from bench.pipeline.stages.score_images import MetricState
 from bench.pipeline.stages.spot import SpotterFactory
 from bench.prompts import make_prompt_source
 from bench.registry import unknown_arguments
 from bench.spotters.base import Spotter
-from bench.suite import Suite
+from bench.suite import DICT_SUITE, Suite
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,9 @@ class Components:
     spotter: Spotter
     spotter_factory: SpotterFactory
     metrics: tuple[MetricState, ...]
+    #: restorer name -> the only image ids it restores (a folder of outputs with
+    #: ``allow_missing``, where some are missing); a restorer not named here restores all
+    restore_ids: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _make_prompt_source(spec: dict, spotter_factory: SpotterFactory, device: str):
@@ -65,6 +80,8 @@ def make_restorer(suite: Suite, index: int, device: str):
     if unknown:
         raise SuiteError("; ".join(f"{suite.path}: restorers[{index}].args.{key}: {msg}" for key, msg in unknown))
     kwargs = dict(spec.args)
+    for key in getattr(cls, "suite_relative_args", ()):  # e.g. the folder adapter's path, like dataset.path
+        kwargs[key] = suite_relative(suite, kwargs[key]) if isinstance(kwargs.get(key), str) else kwargs.get(key)
     if spec.python is not None:
         where = f"{suite.path}: restorers[{index}]"
         if not getattr(cls, "accepts_python", False):
@@ -75,6 +92,17 @@ def make_restorer(suite: Suite, index: int, device: str):
             raise SuiteError(f"{where}: the interpreter is given twice (python: and args.python) -- keep python:")
         kwargs["python"] = spec.python
     return cls(scale=suite.degradation.scale, device=device, **kwargs)
+
+
+def suite_relative(suite: Suite, value: str) -> str:
+    """A path argument of a restorer: ``~`` expanded; a relative one resolved against the
+    suite file's folder (as ``dataset.path`` is), or the current folder for a suite given
+    as a mapping (it has no file). ``bench run --outputs`` paths arrive absolute."""
+    value = os.path.expanduser(value)
+    if not value or os.path.isabs(value):
+        return value
+    base = Path.cwd() if suite.path == DICT_SUITE else Path(suite.path).resolve().parent
+    return str((base / value).resolve())
 
 
 def spotter_factory(suite: Suite, device: str) -> SpotterFactory:
@@ -134,16 +162,58 @@ def build_components(suite: Suite, device: str, skip_unavailable: bool = False) 
         else:
             restorers[spec.name] = (restorer, prompt_source)
 
+    folders = {name: r for name, (r, _) in restorers.items() if hasattr(r, "output_problems")}
+    restore_ids: dict[str, frozenset[str]] = {}
+    if folders and not problems:  # the data set opens and the spotter is there
+        _, restore_ids, folder_lines = check_output_folders(suite, dataset, folders)
+        for name, line in folder_lines.items():
+            del restorers[name]
+            optional_problems[name] = [line]
     skipped: dict[str, str] = {}
     for name, found in optional_problems.items():
         if skip_unavailable:
             skipped[name] = "; ".join(found)
         else:
-            problems += [f"restorer '{name}': {p}" for p in found]
+            problems += [p if p.startswith(f"outputs '{name}'") else f"restorer '{name}': {p}" for p in found]
     if problems:
-        raise PreflightError(problems + ["(use --skip-unavailable to run the rest and record these as skipped)"]
-                             if optional_problems and not skip_unavailable else problems)
-    return Components(dataset, restorers, skipped, spotter, factory, tuple(build_metrics(suite.metrics.image)))
+        hints = ["(use --skip-unavailable to run the rest and record these as skipped)"] \
+            if optional_problems and not skip_unavailable else []
+        if any(p.startswith("outputs '") and " missing (" in p for p in problems):
+            hints.append("(use --allow-missing to score the ids present, the row marked incomplete; "
+                         "unreadable files and wrong sizes are never allowed)")
+        raise PreflightError(problems + hints)
+    return Components(dataset, restorers, skipped, spotter, factory, tuple(build_metrics(suite.metrics.image)),
+                      {k: v for k, v in restore_ids.items() if k in restorers})
+
+
+def check_output_folders(suite: Suite, dataset: Any, folders: dict[str, Restorer]) -> tuple:
+    """Check every folder of outputs against the data set's image ids and output sizes
+    (module docstring). Returns ``(ids, restore_ids, problems)``: the expected ids, for
+    each folder that may leave some out (``allow_missing``) the ids it has, and per folder
+    that cannot run one line: ``outputs 'NAME' (FOLDER): 2 missing (a, b), 1 unreadable
+    (c: ...), 1 wrong size (d: 100x100, expected 512x512)``."""
+    expected: list[tuple[str, tuple[int, int]]] = []
+    problems: dict[str, str] = {}
+    try:
+        for sample in dataset:  # one image in memory at a time
+            if sample.hq is not None or sample.lq is not None:
+                expected.append((sample.id, _target_size(sample, suite.degradation)))
+    except DataError as exc:
+        return [], {}, {name: f"outputs '{name}': cannot list the data set's images: {exc}" for name in folders}
+    ids = [i for i, _ in expected]
+    restore_ids: dict[str, frozenset[str]] = {}
+    for name, restorer in folders.items():
+        found = restorer.output_problems(expected)
+        allow = bool(getattr(restorer, "allow_missing", False))
+        if found.blocking(allow):
+            problems[name] = f"outputs '{name}' ({restorer.path}): {found.summary()}"
+        elif found.missing:
+            if len(found.missing) == len(ids):
+                problems[name] = f"outputs '{name}' ({restorer.path}): none of the {len(ids)} images has an output"
+            else:
+                missing = set(found.missing)
+                restore_ids[name] = frozenset(i for i in ids if i not in missing)
+    return ids, restore_ids, problems
 
 
 def build_metrics(names) -> list[MetricState]:

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from bench.errors import BenchError
 from bench.imagemetrics import describe_metrics
@@ -109,6 +109,26 @@ def load_tolerances(path: Optional[Path]) -> Tolerances:
 def load_results(path: Path, what: str) -> dict:
     """A results document from ``results.json`` or a run folder holding one."""
     return read_results(path, what, GateUsageError)
+
+
+def incomplete_rows(doc: dict) -> dict[str, dict]:
+    """Rows scored on fewer images than the run has (``bench run --allow-missing``):
+    ``{row: {"n_images": n, "n_expected": N}}`` from ``rows_incomplete`` (older files: none)."""
+    return {r: v for r, v in (doc.get("rows_incomplete") or {}).items() if r in doc.get("rows", [])}
+
+
+def incomplete_lines(doc: dict, where: str, rows: Optional[Sequence[str]] = None) -> list[str]:
+    """One line per incomplete row of ``doc`` (of ``rows``, when given), naming the row and the run."""
+    return [f"row '{r}' of {where} is incomplete: scored on {v['n_images']} of {v['n_expected']} images "
+            f"(bench run --allow-missing)" for r, v in incomplete_rows(doc).items() if rows is None or r in rows]
+
+
+def refuse_incomplete(lines: list[str], error: Optional[type] = None) -> None:
+    """Raise (``error``, default :class:`GateUsageError`) listing ``lines``, if any: an incomplete
+    row's means are over other images than a complete row's, so it is refused unless asked."""
+    if lines:
+        raise (error or GateUsageError)("\n".join(lines) + "\n-- its numbers are not comparable with complete "
+                                        "rows; pass --allow-incomplete to use it anyway")
 
 
 def incompatibility(current: dict, baseline: dict) -> Comparison:
@@ -281,17 +301,25 @@ def rows_line(missing: list[str], required: bool) -> str:
 
 
 def run_gate(results: Path, baseline: Path, tolerances: Optional[Path] = None,
-             show_all: bool = False, require_rows: bool = False) -> tuple[int, str]:
-    """The gate as a function: ``(exit status, text to print)``; usage errors raise."""
+             show_all: bool = False, require_rows: bool = False,
+             allow_incomplete: bool = False) -> tuple[int, str]:
+    """The gate as a function: ``(exit status, text to print)``; usage errors raise, also
+    for an incomplete row (:func:`incomplete_rows`) of either file that the gate would
+    compare, unless ``allow_incomplete`` (then each is noted)."""
     tol = load_tolerances(tolerances)
     current, base = load_results(results, "results"), load_results(baseline, "baseline")
     comparison = check_comparable(current, base, (str(results), str(baseline)))
+    gated = [r for r in current.get("rows", []) if r in base.get("rows", []) and (tol.rows is None or r in tol.rows)]
+    incomplete = incomplete_lines(current, str(results), gated) + incomplete_lines(base, str(baseline), gated)
+    if not allow_incomplete:
+        refuse_incomplete(incomplete)
     checks = compare(current, base, tol)
     if not checks:
         raise GateUsageError(f"nothing to gate: no row of {results} shares a metric with a value and a "
                              f"tolerance with {baseline}")
     missing = missing_rows(current, base, tol)
     required = tuple(missing) if require_rows else ()
-    text = "\n\n".join(t for t in (*_notes(comparison, current, base), format_checks(checks, show_all),
+    text = "\n\n".join(t for t in (*_notes(comparison, current, base), "\n".join(incomplete),
+                                     format_checks(checks, show_all),
                                      rows_line(missing, require_rows), summary(checks, required)) if t)
     return (1 if any(c.failed for c in checks) or required else 0), text

@@ -26,7 +26,7 @@ from typing import Optional
 from bench.errors import BenchError
 from bench.io.cache import canonical_json
 from bench.pipeline.benchmark import benchmark_of, differences
-from bench.report.gate import load_results
+from bench.report.gate import incomplete_lines, incomplete_rows, load_results, refuse_incomplete
 from bench.report.plots import grouped_bars
 
 #: columns besides the headline, shown when any run has them
@@ -58,8 +58,10 @@ class Entry:
 
     @property
     def name(self) -> str:
-        """The row name as shown: labelled with its run when another row has the same name."""
-        return self.label or self.restorer
+        """The row name as shown: labelled with its run when another row has the same name,
+        and with ``(n of N)`` images when it is incomplete (``--allow-incomplete``)."""
+        short = incomplete_rows(self.run.doc).get(self.restorer)
+        return (self.label or self.restorer) + (f" ({short['n_images']} of {short['n_expected']})" if short else "")
 
     @property
     def identity(self) -> str:
@@ -200,11 +202,18 @@ def _markdown(tables: dict[str, tuple[list[str], list[list[str]]]]) -> str:
     return "\n".join(out)
 
 
-def write_leaderboard(paths: list[Path], out: Path) -> dict[str, Path]:
-    """Write leaderboard.html/.md/.csv (and a bar chart for several suites) into ``out``."""
+def write_leaderboard(paths: list[Path], out: Path, allow_incomplete: bool = False) -> dict[str, Path]:
+    """Write leaderboard.html/.md/.csv (and a bar chart for several suites) into ``out``.
+
+    A row scored on fewer images than its run has (``bench run --allow-missing``) is
+    refused, naming the row and the run, unless ``allow_incomplete``: then it is ranked
+    and shown as ``NAME (n of N)``."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     groups = load_runs(paths)
+    if not allow_incomplete:
+        refuse_incomplete([line for runs in groups.values() for run in runs
+                           for line in incomplete_lines(run.doc, str(run.path))], LeaderboardError)
     ranked = {suite: rank(runs) for suite, runs in groups.items()}
     tables = {suite: _table(h, entries) for suite, (h, entries) in ranked.items()}
     out = Path(out)
