@@ -65,8 +65,6 @@ def test_every_problem_of_a_folder_in_one_message_before_compute(tmp_path, tiny_
     assert "1 unreadable" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="needs bench/pipeline/runner.py to restore only comps.restore_ids[name] "
-                                       "(the patch handed over with issue 31 item 4); remove this mark with it")
 def test_allow_missing_scores_the_ids_present_and_marks_the_row(tmp_path, tiny_set, blob_spotter, capsys):
     suite = write_suite(tmp_path, tiny_set)
     samples = _samples(suite)
@@ -85,6 +83,11 @@ def test_allow_missing_scores_the_ids_present_and_marks_the_row(tmp_path, tiny_s
     assert doc["results"]["mine"]["psnr"] > doc["results"]["LQ"]["psnr"]  # HQ copies
     assert sorted(r["image_id"] for r in _per_image(tmp_path, "mine")) == sorted(i for i, _ in samples[:2])
     assert "mine (2 of 3)" in printed
+    # not compared with the reference rows, which are over all 3 images: no headroom, no paired difference
+    assert doc["headroom"]["mine"]["e2e_none_hmean"] is None
+    assert "scored on 2 of 3 images" in doc["headroom"]["mine"]["e2e_none_hmean_reason"]
+    assert "mine" not in doc["intervals"]["differences"] and "differences.mine" in doc["intervals"]["skipped"]
+    assert doc["intervals"]["rows"]["mine"]["psnr"]["low"] is not None  # its own interval stays
     # leaderboard and gate refuse the incomplete row unless asked
     with pytest.raises(LeaderboardError, match=f"row 'mine' of {tmp_path / 'run'} is incomplete: scored on 2 of 3"):
         write_leaderboard([tmp_path / "run"], tmp_path / "board")

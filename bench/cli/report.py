@@ -25,13 +25,13 @@ def _cmd_report(args) -> int:
 def _cmd_gate(args) -> int:
     status, text = run_gate(Path(args.results), Path(args.baseline),
                             Path(args.tolerances) if args.tolerances else None, show_all=args.all,
-                            require_rows=args.require_rows)
+                            require_rows=args.require_rows, allow_incomplete=args.allow_incomplete)
     print(text)
     return status
 
 
 def _cmd_leaderboard(args) -> int:
-    files = write_leaderboard([Path(p) for p in args.runs], Path(args.out))
+    files = write_leaderboard([Path(p) for p in args.runs], Path(args.out), allow_incomplete=args.allow_incomplete)
     for kind, path in files.items():
         print(f"{kind}: {path}")
     return 0
@@ -53,10 +53,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--all", action="store_true", help="list every check, not only the ones that moved")
     g.add_argument("--require-rows", action="store_true",
                    help="fail (exit 1) when a row of the baseline is missing from the results")
+    g.add_argument("--allow-incomplete", action="store_true",
+                   help="compare rows scored on fewer images than their run (bench run --allow-missing); noted")
     g.set_defaults(handler=_cmd_gate)
 
     b = sub.add_parser("leaderboard", help="rank restorers of several runs per suite (HTML, Markdown, CSV)")
     b.add_argument("runs", nargs="+", help="run folders (or results.json files)")
     b.add_argument("-o", "--out", required=True, help="output folder")
+    b.add_argument("--allow-incomplete", action="store_true",
+                   help="rank rows scored on fewer images than their run (shown as 'NAME (n of N)')")
     b.set_defaults(handler=_cmd_leaderboard)
 

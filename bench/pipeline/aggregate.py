@@ -22,6 +22,7 @@ from bench.textmetrics import (
     crop_scores,
     pool,
 )
+from bench.textmetrics.results import MODES_BASE
 
 
 def _metric_entries(comps: Components, scores: Scores) -> dict:
@@ -186,8 +187,6 @@ def _text_details(rows: list[str], scores: Scores, restore_records: dict) -> lis
                 rec["read"] = read[row][item.id]
             out.append(rec)
             scored.add((item.id, row))
-    from bench.textmetrics.results import MODES_BASE  # here: this function's own import
-
     modes = next((tuple(r.counts) for entries in scores.text.values() for _, r in entries), MODES_BASE)
     for row in rows:
         for image_id, words in read.get(row, {}).items():

@@ -114,7 +114,7 @@ def _interval(samples: np.ndarray, level: float) -> Optional[tuple[float, float]
 
 
 def _modes_of(details: list[dict]) -> tuple[str, ...]:
-    return modes_of(d["counts"] for d in details)
+    return modes_of(d["counts"] for d in details if d.get("annotated", True))
 
 
 def resample_all(doc: dict, per_image: list[dict], details: list[dict], weights: np.ndarray,
@@ -148,7 +148,8 @@ def resample_all(doc: dict, per_image: list[dict], details: list[dict], weights:
                     values[index[str(r["image_id"])]] = v
             if not np.isnan(values).all():
                 out[row][name] = _image_means(weights, values)
-        drecs = [d for d in details if d.get("row") == row and str(d.get("image_id")) in index]
+        drecs = [d for d in details if d.get("row") == row and str(d.get("image_id")) in index
+                 and d.get("annotated", True)]  # images without GT words (words read only) pool no text
         if drecs and text_names:
             stats = np.zeros((len(image_ids), len(_stat_names(modes))))
             valid = np.zeros(len(image_ids))

@@ -27,4 +27,20 @@ def finish_results(doc: dict[str, Any], per_image: list[dict], details: list[dic
     doc["headroom"] = headroom_section(doc["results"], doc["rows"], LQ_ROW, HQ_ROW)
     add_confidence_intervals(doc, per_image, details, n_resamples=n_resamples, seed=seed, baseline=baseline,
                              level=level)
+    _no_comparisons_for_incomplete_rows(doc)
     return {**{k: doc[k] for k in FIRST_KEYS if k in doc}, **{k: v for k, v in doc.items() if k not in FIRST_KEYS}}
+
+
+def _no_comparisons_for_incomplete_rows(doc: dict[str, Any]) -> None:
+    """A row scored on fewer images than the run (``--allow-missing``) is not compared with the
+    reference rows, which are over every image: its headroom is undefined (with the reason)
+    and it gets no paired difference to the baseline row; its own intervals stay."""
+    for row, counts in (doc.get("rows_incomplete") or {}).items():
+        why = (f"undefined: row '{row}' is scored on {counts['n_images']} of {counts['n_expected']} images, "
+               "the reference rows on all of them")
+        if row in doc.get("headroom", {}):
+            doc["headroom"][row] = {k: v for m in doc["headroom"][row] if not m.endswith("_reason")
+                                    for k, v in ((m, None), (f"{m}_reason", why))}
+        intervals = doc.get("intervals", {})
+        if intervals.get("differences", {}).pop(row, None) is not None:
+            intervals.setdefault("skipped", {})[f"differences.{row}"] = why

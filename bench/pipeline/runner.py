@@ -154,8 +154,11 @@ def _run_stages(suite: Suite, comps: Components, cache: Cache, opts: RunOptions,
     specs = {spec.name: spec for spec in suite.restorers}
     for name, (restorer, prompt_source) in comps.restorers.items():
         batch_size = opts.batch_size or (specs[name].batch_size if name in specs else None)
+        # a folder of outputs with allow_missing restores only the ids it has (preflight)
+        items = state.items if name not in comps.restore_ids else \
+            [it for it in state.items if it.id in comps.restore_ids[name]]
         with _timed(state, f"restore:{name}"):
-            state.restore_records[name] = restore_stage(executor, name, restorer, prompt_source, cache, state.items,
+            state.restore_records[name] = restore_stage(executor, name, restorer, prompt_source, cache, items,
                                                         progress, batch_size)
     with _timed(state, "spot"):
         jobs = [(h, it.id) for it in state.items for h in it.outputs.values()]

@@ -50,6 +50,7 @@ from bench.io.runfiles import (
     write_jsonl,
     write_per_image_csv,
 )
+from bench.pipeline.aggregate import rows_incomplete
 from bench.pipeline.benchmark import section_for_document
 from bench.pipeline.datachecks import merge_gt_checks, reading_from_per_image
 from bench.pipeline.results import finish_results
@@ -208,7 +209,7 @@ def _merge_rows(doc: dict, rows: list[str], details: list[dict], per_image: list
     re-pooled from the shards' per-image data into ``doc``; returns the keys set per row."""
     merged_keys: dict[str, set] = {}
     for row in rows:
-        pooled = pool(ImageTextResult.from_dict(d) for d in details if d["row"] == row)
+        pooled = pool(ImageTextResult.from_dict(d) for d in details if d["row"] == row and d.get("annotated", True))
         doc["results"][row].update(pooled)
         merged_keys[row] = set(pooled)
         crop_pairs = [d["crop_pairs"] for d in details if d["row"] == row and "crop_pairs" in d]
@@ -278,6 +279,7 @@ def merge_shards(shards: list[ShardRun], cache_dir: Optional[str] = None) -> tup
     if "gt_checks" in doc["data"]:  # per-image counts: summed over the shards' disjoint images
         doc["data"]["gt_checks"] = merge_gt_checks([s.doc["data"].get("gt_checks") for s in shards])
     doc["inputs"] = inputs_digest(items)
+    doc["rows_incomplete"] = rows_incomplete(rows, items)
     # the template shard's benchmark covers its own images: rebuilt over all shards' images
     doc["benchmark"] = section_for_document(doc, {k: v for s in shards
                                                   for k, v in (s.doc.get("benchmark") or {}).get("gt", {}).items()})

@@ -30,7 +30,7 @@ def score_text(items: list[ImageItem], rows: list[str], dets: dict, text_cfg: An
 
     Every row but HQ also gets the phantom count against the HQ detections."""
     from bench.textmetrics import evaluate_image  # lazy: the text libraries load only where text is scored
-    from bench.textmetrics.readstats import read_records
+    from bench.textmetrics.readstats import read_records  # lazy: as evaluate_image
 
     out = TextScores({r: [] for r in rows}, read={r: {} for r in rows})
     for item in items:
