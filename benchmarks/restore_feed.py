@@ -29,12 +29,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tair_bench_adapters.base import Restorer  # noqa: E402
-
 from bench.io.cache import Cache  # noqa: E402
 from bench.pipeline.stages.restore import RestoreStage  # noqa: E402
 from bench.progress import Progress  # noqa: E402
 from bench.records import ImageItem  # noqa: E402
+from tair_bench_adapters.base import Restorer  # noqa: E402
 
 
 class SlowStandIn(Restorer):

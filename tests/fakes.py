@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from tair_bench_adapters.base import Restorer
 
 from bench.records import Detection
 from bench.spotters.base import Spotter
+from tair_bench_adapters.base import Restorer
 
 
 class BlobSpotter(Spotter):

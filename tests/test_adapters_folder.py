@@ -7,9 +7,9 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
-from tair_bench_adapters.folder import FolderRestorer
 
 from bench.errors import AdapterError
+from tair_bench_adapters.folder import FolderRestorer
 
 
 def _save(path, w, h, value=0):

@@ -6,6 +6,7 @@ import textwrap
 
 import cv2
 import numpy as np
+
 from tair_bench_adapters.difftsr import DiffTSR
 from tair_bench_adapters.line_sr import feather_mask, oriented_quad, quad_aspect, restore_lines
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomllib
-from tair_bench_adapters.base import Restorer
 
 from bench.registry import Registry
+from tair_bench_adapters.base import Restorer
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_adapter"
 GROUP = "tair_bench.restorers"

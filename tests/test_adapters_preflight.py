@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+
 from tair_bench_adapters.diffbir import DiffBIR
 from tair_bench_adapters.difftsr import DiffTSR
 from tair_bench_adapters.sd_upscaler import SDUpscaler

@@ -15,9 +15,9 @@ import textwrap
 
 import numpy as np
 import pytest
-from tair_bench_adapters.subprocess_driver import SubprocessRestorer, safe_id, tail
 
 from bench.errors import AdapterError
+from tair_bench_adapters.subprocess_driver import SubprocessRestorer, safe_id, tail
 
 FAKE = textwrap.dedent('''
     import argparse, json, sys
@@ -189,6 +189,7 @@ def test_upstream_processes_run_with_the_hub_offline(tmp_path):
     import sys
 
     import numpy as np
+
     from tair_bench_adapters.subprocess_driver import SubprocessRestorer
 
     script = tmp_path / "echo_env.py"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tair_bench_adapters.classical import Bicubic, Lanczos, Unsharp
 
 from bench.errors import AdapterError
 from bench.io.images import bicubic_resize
 from bench.pipeline.stages.restore import check_output
+from tair_bench_adapters.classical import Bicubic, Lanczos, Unsharp
 
 
 @pytest.mark.parametrize("cls", [Bicubic, Lanczos, Unsharp])

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from tair_bench_adapters.folder import OutputProblems
 
 from bench.cli import main
 from bench.data import open_dataset
@@ -20,6 +19,7 @@ from bench.pipeline.preflight import make_restorer
 from bench.report.gate import GateUsageError, run_gate
 from bench.report.leaderboard import LeaderboardError, write_leaderboard
 from bench.suite import load_suite
+from tair_bench_adapters.folder import OutputProblems
 from tests.conftest import write_suite
 
 ROOT = Path(__file__).resolve().parents[1]

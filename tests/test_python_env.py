@@ -15,12 +15,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from tair_bench_adapters.subprocess_driver import SubprocessRestorer
 
 from bench.errors import SuiteError
 from bench.io import pyenv
 from bench.io.pyenv import ProbeResult, ProbeSpec, probe_problems, requirement_pins, resolve_python, run_probe
 from bench.suite import load_suite
+from tair_bench_adapters.subprocess_driver import SubprocessRestorer
 
 #: copies each input to the outputs (stdlib only) and writes the interpreter it ran in
 COPY_SCRIPT = textwrap.dedent('''

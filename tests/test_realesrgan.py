@@ -9,10 +9,10 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from tair_bench_adapters.realesrgan import RealESRGAN, RRDBNet, SRVGGNetCompact, load_network
-from tair_bench_adapters.tiling import run_tiled, tile_grid
 
 from bench.errors import AdapterError, WeightsMissing
+from tair_bench_adapters.realesrgan import RealESRGAN, RRDBNet, SRVGGNetCompact, load_network
+from tair_bench_adapters.tiling import run_tiled, tile_grid
 
 # Key names as they appear in the released RealESRGAN_x4plus.pth (BasicSR naming).
 OFFICIAL_RRDB_KEYS = [

@@ -11,6 +11,8 @@ import struct
 import numpy as np
 import pytest
 import torch
+
+from bench.errors import AdapterError, WeightsMissing
 from tair_bench_adapters.ncnn_convert import (
     TAG_FP16,
     io_blobs,
@@ -20,8 +22,6 @@ from tair_bench_adapters.ncnn_convert import (
 )
 from tair_bench_adapters.realesrgan import RRDBNet
 from tair_bench_adapters.realesrgan_ncnn import RealESRGANNcnn, wheel_model_files
-
-from bench.errors import AdapterError, WeightsMissing
 
 WHEEL_FILES = wheel_model_files("realesrgan-x4plus")
 needs_wheel = pytest.mark.skipif(

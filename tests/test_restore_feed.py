@@ -8,7 +8,6 @@ import threading
 
 import numpy as np
 import pytest
-from tair_bench_adapters.base import Restorer
 
 from bench.errors import AdapterError, BenchError
 from bench.io.cache import Cache
@@ -16,6 +15,7 @@ from bench.pipeline.stages.feed import BackgroundWriter, prefetched
 from bench.pipeline.stages.restore import STAGE, RestoreStage
 from bench.progress import Progress
 from bench.records import ImageItem
+from tair_bench_adapters.base import Restorer
 
 WAIT = 30.0  # seconds: only a guard against a hang; the events below fire in milliseconds
 

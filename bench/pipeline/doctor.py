@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from tair_bench_adapters.subprocess_driver import SubprocessRestorer
-
 from bench.data import open_dataset
 from bench.errors import BenchError, SuiteError
 from bench.io.checkout import inspect_checkout
@@ -32,6 +30,7 @@ from bench.io.pyenv import pin_mismatches, requirement_pins, run_probe
 from bench.pipeline.preflight import build_metrics, check_restorer, spotter_factory
 from bench.suite import load_suite
 from bench.upstream import PINNED_COMMITS
+from tair_bench_adapters.subprocess_driver import SubprocessRestorer
 
 OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
 

@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tair_bench_adapters.base import Restorer
-
 from bench import imagemetrics
 from bench.components import RESTORERS
 from bench.data import open_dataset
@@ -36,6 +34,7 @@ from bench.prompts import make_prompt_source
 from bench.registry import unknown_arguments
 from bench.spotters.base import Spotter
 from bench.suite import DICT_SUITE, Suite
+from tair_bench_adapters.base import Restorer
 
 
 @dataclass(frozen=True)

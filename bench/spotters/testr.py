@@ -58,6 +58,7 @@ from typing import Any, ClassVar, Optional, Sequence
 
 import numpy as np
 import yaml
+
 from tair_bench_adapters.subprocess_driver import _git_head
 
 from ..errors import SpotterError

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tair_bench_adapters.diffbir import BPE_VOCAB, RECIPES, DiffBIR
 from tair_bench_adapters.runners import diffbir_run
 
@@ -163,9 +164,8 @@ def test_diffbir_v21_uses_repo_v21_defaults(upstream, tmp_path, monkeypatch):
 
 def test_diffbir_device_is_one_the_script_accepts(upstream):
     """``--device`` choices come from the real parser (inference.py:279-281); others are refused early."""
-    from tair_bench_adapters.diffbir import DEVICES
-
     from bench.errors import AdapterError
+    from tair_bench_adapters.diffbir import DEVICES
 
     src = (upstream("DiffBIR") / "inference.py").read_text(encoding="utf-8")
     call = next(n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Call)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+
 from tair_bench_adapters.difftsr import DDIM_STEPS, FILES, LINE_SIZE, DiffTSR
 from tair_bench_adapters.runners import difftsr_run
 

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
+import tair_bench_adapters.runners
 from tests.conformance.importgraph import closure, function_imports, module_file, runner_imports, yaml_targets
-
-ROOT = Path(__file__).resolve().parents[2]
 
 #: (adapter module, class, upstream name)
 DRIVERS = [
@@ -42,6 +41,10 @@ EXTRAS = {
 }
 
 
+#: the installed adapters' runner scripts (the folder adapters/runners of the checkout that is installed)
+RUNNERS = Path(tair_bench_adapters.runners.__file__).resolve().parent
+
+
 def _driver(module: str, cls: str, repo: Path):
     return getattr(importlib.import_module(module), cls)(repo=str(repo))
 
@@ -52,7 +55,7 @@ def _derived(driver, repo: Path) -> set[str]:
     assert scripts, f"{type(driver).__name__}: no script in its command {driver.command}"
     script = scripts[0] if scripts[0].is_absolute() else repo / scripts[0]
     paths = tuple(driver.probe_sys_path)
-    if ROOT / "adapters" / "runners" not in script.parents:
+    if RUNNERS not in script.parents:
         return closure(repo, [], [script], paths).third_party
     modules, calls = runner_imports(script)
     for mod, func in calls:  # repository functions the runner calls: their local imports run too
@@ -63,7 +66,8 @@ def _derived(driver, repo: Path) -> set[str]:
         cfg = repo / path
         if path.endswith(".yaml") and cfg.is_file():
             modules += yaml_targets(cfg)
-    return closure(repo, [m for m in modules if m.split(".")[0] not in ("bench", "adapters")], (), paths).third_party
+    return closure(repo, [m for m in modules if m.split(".")[0] not in ("bench", "tair_bench_adapters")], (),
+                   paths).third_party
 
 
 @pytest.mark.parametrize("module,cls,name", DRIVERS, ids=[d[1] for d in DRIVERS])

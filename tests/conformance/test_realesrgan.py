@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from bench.errors import AdapterError
 from tair_bench_adapters.realesrgan import (
     OFFICIAL_DENOISE_STRENGTH,
     WDN_URL,
@@ -30,8 +32,6 @@ from tair_bench_adapters.realesrgan import (
     load_dni_network,
     read_state_dict,
 )
-
-from bench.errors import AdapterError
 
 X4V3 = "realesr-general-x4v3"
 

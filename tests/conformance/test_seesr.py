@@ -15,6 +15,8 @@ import types
 from pathlib import Path
 
 import pytest
+
+from bench.io.pyenv import ProbeResult
 from tair_bench_adapters import seesr as seesr_mod
 from tair_bench_adapters.seesr import (
     BERT,
@@ -25,8 +27,6 @@ from tair_bench_adapters.seesr import (
     SEESR_PARTS,
     SeeSR,
 )
-
-from bench.io.pyenv import ProbeResult
 
 from . import realcode
 

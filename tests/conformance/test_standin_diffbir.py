@@ -44,10 +44,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from tair_bench_adapters.diffbir import BPE_VOCAB, RECIPES, RUNNER, DiffBIR
-from tair_bench_adapters.subprocess_driver import OFFLINE_ENV
 
 from bench.io.images import read_image, write_png
+from tair_bench_adapters.diffbir import BPE_VOCAB, RECIPES, RUNNER, DiffBIR
+from tair_bench_adapters.subprocess_driver import OFFLINE_ENV
 
 from . import standin
 

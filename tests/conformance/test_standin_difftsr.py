@@ -22,6 +22,7 @@ import time
 import numpy as np
 import pytest
 import yaml
+
 from tair_bench_adapters.difftsr import FILES, LINE_SIZE, RUNNER, DiffTSR
 
 from . import standin

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tair_bench_adapters import supir_checkpoints as ck
 from tair_bench_adapters.runners import supir_run
 from tair_bench_adapters.supir import SUPIR

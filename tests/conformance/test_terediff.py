@@ -23,9 +23,9 @@ import types
 from pathlib import Path
 
 import pytest
+
 from tair_bench_adapters.runners import terediff_run as runner
 from tair_bench_adapters.terediff import PROMPT_STYLES, TeReDiff
-
 from tests.conformance.realcode import call_name, calls, find_def, signature
 
 pytest.importorskip("omegaconf", reason="omegaconf (dev extra) loads the TAIR YAML as val.py does")

@@ -22,7 +22,6 @@ from functools import partial
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
-from tair_bench_adapters.base import Restorer
 
 from bench.errors import AdapterError
 from bench.io.cache import Cache, stage_key
@@ -31,6 +30,7 @@ from bench.progress import Progress
 from bench.records import ImageItem, Sample
 from bench.scaleout.executors import model_family
 from bench.scaleout.worker import stage_state
+from tair_bench_adapters.base import Restorer
 
 STAGE = "restore"
 #: batches decoded ahead of the model, and outputs waiting to be stored, at most

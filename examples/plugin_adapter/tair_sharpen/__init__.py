@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageFilter
+
 from tair_bench_adapters.base import Restorer
 
 
