@@ -3,6 +3,11 @@
 Usage::
 
     python benchmarks/overhead.py [--suite suites/quickstart.yaml] [--limit 8] [--full-limit 24] [--skip-full]
+    python benchmarks/overhead.py --outputs-case [--limit 8]
+
+``--outputs-case`` measures only the most common use instead: scoring a folder of outputs
+made elsewhere (the exported inputs, upscaled), the bare loop a researcher would write
+(read the outputs, spot, pyiqa metrics, text protocol) against ``bench run --outputs``.
 
 On the same images (the suite's first ``--limit``) and the same components:
 
@@ -41,6 +46,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -93,8 +99,9 @@ def bench_run(suite: str, limit: int, cache: Path, out: Path, workers: int) -> d
     return r
 
 
-def bare_loop(suite_path: str, limit: int) -> None:
-    """The plain loop (runs in its own process; prints its seconds as JSON)."""
+def bare_loop(suite_path: str, limit: int, outputs: Optional[dict[str, str]] = None) -> None:
+    """The plain loop (runs in its own process; prints its seconds as JSON). With ``outputs``
+    ({row: folder}) the rows are read from those folders (``<id>.png``) instead of restored."""
     t0 = time.perf_counter()
     sys.path.insert(0, str(ROOT))
     from dataclasses import replace
@@ -107,7 +114,7 @@ def bare_loop(suite_path: str, limit: int) -> None:
     from bench.degrade import degrade_image
     from bench.imagemetrics import create_metric
     from bench.imagemetrics.textregion import cared, masked_psnr, text_mask
-    from bench.io.images import bicubic_resize
+    from bench.io.images import bicubic_resize, read_image
     from bench.suite import load_suite
     from bench.textmetrics import TextEvalConfig, evaluate_image, rectified_crop
 
@@ -115,7 +122,7 @@ def bare_loop(suite_path: str, limit: int) -> None:
     suite = replace(suite, dataset=replace(suite.dataset, limit=limit))
     spec = suite.degradation
     restorers = {}
-    for r in suite.restorers:
+    for r in ([] if outputs else suite.restorers):
         model = RESTORERS.load(r.adapter)(scale=spec.scale, device="cpu", **r.args)
         if model.preflight():
             continue
@@ -142,6 +149,8 @@ def bare_loop(suite_path: str, limit: int) -> None:
         rows = {"HQ": s.hq, "LQ": bicubic_resize(lq, size)}
         for name, model in restorers.items():
             rows[name] = model.restore_batch([lq if model.input_mode == "lq" else rows["LQ"]])[0]
+        for name, folder in (outputs or {}).items():
+            rows[name] = read_image(Path(folder) / f"{s.id}.png")
         words = [i for i in s.instances if not i.dont_care]
         hq_dets = None
         for name, img in rows.items():
@@ -166,18 +175,56 @@ def bare_loop(suite_path: str, limit: int) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t0, "n_images": len(samples)}))
 
 
+def _bicubic_outputs(inputs: Path, out: Path, scale: int) -> None:
+    """The outputs a researcher's model would write: here PIL bicubic x``scale`` of each exported input."""
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    for p in sorted(inputs.glob("*.png")):
+        with Image.open(p) as im:
+            im.resize((im.width * scale, im.height * scale), Image.BICUBIC).save(out / p.name)
+
+
+def outputs_case(suite: str, limit: int, work: Path) -> None:
+    """Scoring a folder of outputs made elsewhere: the exported inputs upscaled (the "model"),
+    then, on the same outputs and cold, the bare loop (read the outputs, spot, pyiqa metrics,
+    text protocol; HQ and LQ rows too, as bench keeps them) against ``bench run --outputs``."""
+    subprocess.run([sys.executable, "-m", "bench", "export", suite, str(work / "inputs"), "--limit", str(limit),
+                    "--quiet", "--cache-dir", str(work / "export-cache")], check=True, cwd=ROOT, env=ENV,
+                   stdout=subprocess.DEVNULL)
+    scale = json.loads((work / "inputs" / "manifest.json").read_text())["images"][0]["scale"]
+    _bicubic_outputs(work / "inputs", work / "mine", scale)
+    outputs = f"mine={work / 'mine'}"
+    bare = run_tree([sys.executable, __file__, "--bare", "--suite", suite, "--limit", str(limit),
+                     "--bare-outputs", outputs])
+    bench = run_tree([sys.executable, "-m", "bench", "run", suite, "--limit", str(limit), "--outputs", outputs,
+                      "--cache-dir", str(work / "cache"), "--out", str(work / "scored"), "--quiet", "--workers", "1"])
+    print(f"scoring a folder of outputs ({suite}, {limit} images, rows HQ, LQ and the folder; cold):")
+    print(f"  bare library loop          {bare['seconds']:8.1f} s")
+    print(f"  bench run --outputs        {bench['seconds']:8.1f} s   ratio bench/bare = "
+          f"{bench['seconds'] / bare['seconds']:.2f}  (goal <= 1.10)")
+    print(f"(scratch folder: {work})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", default="suites/quickstart.yaml")
     ap.add_argument("--limit", type=int, default=8)
     ap.add_argument("--full-limit", type=int, default=24)
     ap.add_argument("--skip-full", action="store_true", help="skip the cold runs at --full-limit")
+    ap.add_argument("--outputs-case", action="store_true",
+                    help="only the case of scoring a folder of outputs made elsewhere (bench run --outputs)")
     ap.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)  # the child process
+    ap.add_argument("--bare-outputs", help=argparse.SUPPRESS)  # the child process: NAME=DIR
     args = ap.parse_args()
     if args.bare:
-        bare_loop(args.suite, args.limit)
+        name, _, folder = (args.bare_outputs or "").partition("=")
+        bare_loop(args.suite, args.limit, {name: folder} if folder else None)
         return
     work = Path(tempfile.mkdtemp(prefix="tair-bench-overhead-"))
+    if args.outputs_case:
+        outputs_case(args.suite, args.limit, work)
+        return
     bare = run_tree([sys.executable, __file__, "--bare", "--suite", args.suite, "--limit", str(args.limit)])
     cold = bench_run(args.suite, args.limit, work / "c1", work / "cold", 1)
     warm = bench_run(args.suite, args.limit, work / "c1", work / "warm", 1)
