@@ -18,21 +18,22 @@ A suite is ready when no finding is a failure.
 
 from __future__ import annotations
 
+import os
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
-from bench.data import open_dataset
-from bench.errors import BenchError, SuiteError
+from bench.errors import SuiteError
 from bench.io.checkout import inspect_checkout
 from bench.io.pyenv import pin_mismatches, requirement_pins, run_probe
-from bench.pipeline.preflight import build_metrics, check_restorer, spotter_factory
+from bench.io.weights import FIX_PREFIX, suite_command
+from bench.pipeline.preflight import FAIL, WARN, preflight
 from bench.suite import load_suite
 from bench.upstream import PINNED_COMMITS
 from tair_bench_adapters.subprocess_driver import SubprocessRestorer
 
-OK, INFO, WARN, FAIL = "ok", "info", "warn", "FAIL"
+OK, INFO = "ok", "info"  # and the preflight's FAIL and WARN
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,11 @@ class Finding:
     level: str
     message: str
 
+    @property
+    def line(self) -> str:
+        """The line as printed: for a preflight finding, the very words ``bench run`` uses."""
+        return self.message if self.message.startswith(f"{self.component} (") else f"{self.component}: {self.message}"
+
 
 @dataclass
 class DoctorReport:
@@ -51,6 +57,8 @@ class DoctorReport:
     suite: str
     device: str
     findings: list[Finding] = field(default_factory=list)
+    #: the run's advice on its FAILs (``--skip-unavailable``, ``--allow-missing``)
+    hints: list[str] = field(default_factory=list)
 
     def add(self, component: str, level: str, message: str) -> None:
         prefix = f"{component}: "
@@ -70,8 +78,12 @@ class DoctorReport:
         return not self.failures
 
 
-def check_suite(path: str | Path, device: str) -> DoctorReport:
-    """Check every component of the suite at ``path`` for a run on ``device``."""
+def check_suite(path: str | Path, device: str, skip_unavailable: bool = False,
+                limit: Optional[int] = None) -> DoctorReport:
+    """Check every component of the suite at ``path`` for a run on ``device`` (with ``bench
+    run``'s ``--skip-unavailable`` and ``--limit``): the verdict and every FAIL and warning
+    come from the run's own preflight (:func:`bench.pipeline.preflight.preflight`), in its
+    words; the rest (what will run, interpreters, checkouts, pins) is information."""
 
     report = DoctorReport(str(path), device)
     try:
@@ -80,58 +92,62 @@ def check_suite(path: str | Path, device: str) -> DoctorReport:
         for problem in exc.problems:
             report.add("suite", FAIL, problem)
         return report
+    if limit is not None:  # as bench run --limit does
+        suite = replace(suite, dataset=replace(suite.dataset, limit=limit))
     report.add("suite", OK, f"'{suite.name}': {len(suite.restorers)} restorer(s), hash {suite.content_hash()[:12]}")
-    _check_data(report, suite)
-    factory = _check_spotter(report, suite, device)
-    for i in range(len(suite.restorers)):
-        _check_restorer(report, suite, i, device, factory)
-    _check_metrics(report, suite)
+    pf = preflight(suite, device, skip_unavailable)
+    report.hints = list(pf.hints)
+    found: dict[str, list] = {}
+    for f in pf.findings:
+        found.setdefault(f.component, []).append(f)
+
+    def emit(component: str) -> bool:
+        """Add the preflight's findings for ``component``; whether it had none."""
+        for f in found.get(component, ()):
+            report.add(component, f.severity, f.text)
+        return not found.get(component)
+
+    if emit("data"):
+        where = suite.dataset.path or f"hub {suite.dataset.source}"
+        report.add("data", OK, f"{suite.dataset.kind} from {where} (split {suite.dataset.split})")
+    _report_spotter(report, suite, pf, emit)
+    for spec in suite.restorers:
+        _report_restorer(report, spec, pf, emit)
+    for state in pf.metrics:
+        if emit(f"metric '{state.name}'"):
+            report.add(f"metric '{state.name}'", OK, "ready")
+    if any(f" -- {FIX_PREFIX}" in (state.unavailable or "") for state in pf.metrics):  # as bench run's note
+        report.add("metrics", INFO, f"the run records these as unavailable (null); get the missing model files "
+                                    f"with: {suite_command(os.fspath(path))}")
     return report
 
 
-def _check_data(report: DoctorReport, suite) -> None:
-    where = suite.dataset.path or f"hub {suite.dataset.source}"
-    try:
-        problems = open_dataset(suite.dataset, suite.degradation).preflight()
-    except BenchError as exc:
-        problems = [str(exc)]
-    for p in problems:
-        report.add("data", FAIL, p)
-    if not problems:
-        report.add("data", OK, f"{suite.dataset.kind} from {where} (split {suite.dataset.split})")
-
-
-def _check_spotter(report: DoctorReport, suite, device: str):
+def _report_spotter(report: DoctorReport, suite, pf, emit) -> None:
     name = f"spotter '{suite.spotter.name}'"
-    factory = spotter_factory(suite, device)
-    try:
-        spotter = factory.build()
-    except (BenchError, TypeError) as exc:
-        report.add(name, FAIL, f"{suite.path}: spotter: {exc}")
-        return factory
-    problems = spotter.preflight()
-    for p in problems:
-        report.add(name, FAIL, p)
-    _report_environment(report, name, spotter)
-    _report_repo(report, name, suite.spotter.args.get("repo"), getattr(spotter, "upstream", ""), spotter)
-    if not problems:
-        report.add(name, OK, f"ready ({type(spotter).__name__}, min_score {suite.spotter.min_score})")
-    return factory
+    clean = emit(name)
+    if pf.spotter is None:
+        return
+    _report_environment(report, name, pf.spotter)
+    _report_repo(report, name, suite.spotter.args.get("repo"), getattr(pf.spotter, "upstream", ""), pf.spotter)
+    if clean:
+        report.add(name, OK, f"ready ({type(pf.spotter).__name__}, min_score {suite.spotter.min_score})")
 
 
-def _check_restorer(report: DoctorReport, suite, index: int, device: str, factory) -> None:
-    spec = suite.restorers[index]
+def _report_restorer(report: DoctorReport, spec, pf, emit) -> None:
     name = f"restorer '{spec.name}'"
-    restorer, _prompts, problems = check_restorer(suite, index, device, factory)
+    restorer = pf.built[spec.name][0]
     if restorer is not None:
         report.add(name, INFO, f"will run: {_plan(restorer)}")
-    for p in problems:
-        report.add(name, FAIL, p)
+    clean = emit(name)
+    clean = emit(f"outputs '{spec.name}'") and clean
+    if spec.name in pf.restore_ids:
+        report.add(name, INFO, f"scores the {len(pf.restore_ids[spec.name])} image(s) its folder has "
+                               f"(allow_missing): the row will be marked incomplete")
     if restorer is None:
         return
     _report_environment(report, name, restorer)
     _report_repo(report, name, spec.args.get("repo"), getattr(restorer, "upstream", ""), restorer)
-    if not problems:
+    if clean:
         report.add(name, OK, "ready")
 
 
@@ -212,11 +228,3 @@ def _report_repo(report: DoctorReport, name: str, repo: Optional[str], upstream:
                                f"or check that the driver still matches this revision")
     else:
         report.add(name, OK, f"repository {path}: the pinned {upstream} commit")
-
-
-def _check_metrics(report: DoctorReport, suite) -> None:
-    for state in build_metrics(suite.metrics.image):
-        if state.unavailable:
-            report.add(f"metric '{state.name}'", FAIL, state.unavailable)
-        else:
-            report.add(f"metric '{state.name}'", OK, "ready")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from bench import imagemetrics
 from bench.components import RESTORERS
@@ -134,55 +134,134 @@ def check_restorer(suite: Suite, index: int, device: str, factory: SpotterFactor
     return restorer, prompt_source, found
 
 
-def build_components(suite: Suite, device: str, skip_unavailable: bool = False) -> Components:
-    """Instantiate and preflight every component of ``suite``."""
+#: the severities of a preflight finding: a FAIL stops ``bench run`` (PreflightError) and
+#: makes ``bench doctor`` exit 1; a warning is recorded (an unavailable metric, a restorer
+#: skipped under ``--skip-unavailable``) and the run goes on
+FAIL, WARN = "FAIL", "warn"
 
-    problems: list[str] = []
-    dataset = open_dataset(suite.dataset, suite.degradation)
-    problems += [f"data: {p}" for p in dataset.preflight()]
+
+@dataclass(frozen=True)
+class Finding:
+    """One preflight finding: its severity, the component (``data``, ``spotter 'NAME'``,
+    ``restorer 'NAME'``, ``outputs 'NAME'``, ``metric 'NAME'``) and the line that
+    ``bench run`` lists (in its PreflightError, or as the reason it records) and ``bench
+    doctor`` prints, word for word."""
+
+    severity: str
+    component: str
+    text: str
+
+
+@dataclass
+class Preflight:
+    """What :func:`preflight` built and found: ``bench run`` turns it into :class:`Components`
+    (or a PreflightError listing every FAIL), ``bench doctor`` prints its findings."""
+
+    dataset: Any
+    spotter: Optional[Spotter]
+    spotter_factory: SpotterFactory
+    #: every restorer of the suite, in suite order: name -> (restorer or None when it
+    #: cannot be built, prompt source or None)
+    built: dict[str, tuple[Any, Any]]
+    #: the restorers that will run: name -> (restorer, prompt source or None)
+    restorers: dict[str, tuple[Restorer, Any]]
+    skipped_restorers: dict[str, str]
+    restore_ids: dict[str, frozenset[str]]
+    metrics: tuple[MetricState, ...]
+    findings: list[Finding]
+    #: what to do about the FAILs (``--skip-unavailable``, ``--allow-missing``)
+    hints: list[str]
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == FAIL]
+
+
+def _line(component: str, problem: str) -> str:
+    """``component: problem``, unless the problem already names the component."""
+    return problem if problem.startswith((f"{component}: ", f"{component} (")) else f"{component}: {problem}"
+
+
+def preflight(suite: Suite, device: str, skip_unavailable: bool = False) -> Preflight:
+    """Build and check every component of ``suite`` without computing anything: the one
+    check behind both ``bench run`` (:func:`build_components`) and ``bench doctor``.
+    Data, spotter, restorer and folder-of-outputs problems are FAILs (a restorer's are
+    warnings under ``skip_unavailable``: it is skipped, and why recorded); an image metric
+    that cannot run is a warning, with the reason the run records."""
+
+    findings: list[Finding] = []
+
+    def fail(component: str, problem: str) -> None:
+        findings.append(Finding(FAIL, component, _line(component, problem)))
+
+    dataset = None
+    try:
+        dataset = open_dataset(suite.dataset, suite.degradation)
+        for p in dataset.preflight():
+            fail("data", p)
+    except BenchError as exc:
+        fail("data", str(exc))
 
     sp = suite.spotter
     factory = spotter_factory(suite, device)
     spotter = None
+    where = f"spotter '{sp.name}'"
     try:
         spotter = factory.build()
-        problems += [f"spotter '{sp.name}': {p}" for p in spotter.preflight()]
+        for p in spotter.preflight():
+            fail(where, p)
     except BenchError as exc:
-        problems.append(f"spotter '{sp.name}': {exc}")
+        fail(where, str(exc))
     except TypeError as exc:
-        problems.append(f"{suite.path}: spotter.args: {exc}")
+        fail(where, f"{suite.path}: spotter.args: {exc}")
+    hard = bool(findings)  # the data set or the spotter: no --skip-unavailable for these
 
+    built: dict[str, tuple[Any, Any]] = {}
     restorers: dict[str, tuple[Restorer, Any]] = {}
-    optional_problems: dict[str, list[str]] = {}
+    optional_problems: dict[str, list[tuple[str, str]]] = {}  # name -> [(component, problem)]
     for i, spec in enumerate(suite.restorers):
         restorer, prompt_source, found = check_restorer(suite, i, device, factory)
+        built[spec.name] = (restorer, prompt_source)
         if found:
-            optional_problems[spec.name] = found
+            optional_problems[spec.name] = [(f"restorer '{spec.name}'", p) for p in found]
         else:
             restorers[spec.name] = (restorer, prompt_source)
 
     folders = {name: r for name, (r, _) in restorers.items() if hasattr(r, "output_problems")}
     restore_ids: dict[str, frozenset[str]] = {}
-    if folders and not problems:  # the data set opens and the spotter is there
+    if folders and not hard:  # the data set opens and the spotter is there
         _, restore_ids, folder_lines = check_output_folders(suite, dataset, folders)
         for name, line in folder_lines.items():
             del restorers[name]
-            optional_problems[name] = [line]
+            optional_problems[name] = [(f"outputs '{name}'", line)]
     skipped: dict[str, str] = {}
     for name, found in optional_problems.items():
-        if skip_unavailable:
-            skipped[name] = "; ".join(found)
-        else:
-            problems += [p if p.startswith(f"outputs '{name}'") else f"restorer '{name}': {p}" for p in found]
-    if problems:
-        hints = ["(use --skip-unavailable to run the rest and record these as skipped)"] \
-            if optional_problems and not skip_unavailable else []
-        if any(p.startswith("outputs '") and " missing (" in p for p in problems):
-            hints.append("(use --allow-missing to score the ids present, the row marked incomplete; "
-                         "unreadable files and wrong sizes are never allowed)")
-        raise PreflightError(problems + hints)
-    return Components(dataset, restorers, skipped, spotter, factory, tuple(build_metrics(suite.metrics.image)),
-                      {k: v for k, v in restore_ids.items() if k in restorers})
+        if skip_unavailable:  # skipped, and why recorded
+            skipped[name] = "; ".join(p for _, p in found)
+        findings += [Finding(WARN if skip_unavailable else FAIL, c, _line(c, p)) for c, p in found]
+    hints: list[str] = []
+    if optional_problems and not skip_unavailable:
+        hints.append("(use --skip-unavailable to run the rest and record these as skipped)")
+    if any(f.severity == FAIL and f.component.startswith("outputs '") and " missing (" in f.text for f in findings):
+        hints.append("(use --allow-missing to score the ids present, the row marked incomplete; "
+                     "unreadable files and wrong sizes are never allowed)")
+    metrics = tuple(build_metrics(suite.metrics.image))
+    for state in metrics:
+        if state.unavailable:  # the run goes on without it: recorded as null, with this reason
+            findings.append(Finding(WARN, f"metric '{state.name}'", _line(f"metric '{state.name}'", state.unavailable)))
+    return Preflight(dataset, spotter, factory, built, restorers, skipped,
+                     {k: v for k, v in restore_ids.items() if k in restorers}, metrics, findings, hints)
+
+
+def build_components(suite: Suite, device: str, skip_unavailable: bool = False) -> Components:
+    """Instantiate and preflight every component of ``suite`` (:func:`preflight`); every
+    FAIL in one PreflightError."""
+
+    pf = preflight(suite, device, skip_unavailable)
+    if pf.failures:
+        raise PreflightError([f.text for f in pf.failures] + pf.hints)
+    return Components(pf.dataset, pf.restorers, pf.skipped_restorers, pf.spotter, pf.spotter_factory,
+                      pf.metrics, pf.restore_ids)
 
 
 def check_output_folders(suite: Suite, dataset: Any, folders: dict[str, Restorer]) -> tuple:
