@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Optional
 
 from bench import PROTOCOL_VERSION, __version__
-from bench.cli import data, doctor, export, manage, report, run, suites
+from bench.cli import cache, data, doctor, export, manage, report, run, suites
 from bench.errors import BenchError, SuiteError
 
 #: the command modules, in the order their commands appear in ``--help``
-COMMAND_MODULES = (run, export, suites, doctor, manage, data, report)
+COMMAND_MODULES = (run, export, suites, doctor, manage, data, report, cache)
 
 
 def build_parser() -> argparse.ArgumentParser:

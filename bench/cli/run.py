@@ -140,8 +140,13 @@ def _summary(doc: dict, path: Path) -> str:
         lines += [f"  {m}" for m in doc["data"]["skipped_records"][:20]]
     stages = doc["run"]["cache"]["stages"]
     lines += ["", "cache: " + ", ".join(f"{s} {v['cached']} cached / {v['computed']} computed"
-                                         for s, v in stages.items()),
-              f"time: {doc['run']['seconds']:.1f} s", f"results: {path}"]
+                                         for s, v in stages.items())]
+    corrupt = doc["run"]["cache"].get("corrupt_recomputed") or 0
+    if corrupt:  # entries that failed their check (bench.io.cache): recomputed and overwritten
+        first = doc["run"]["cache"].get("corrupt_entries") or []
+        lines.append(f"cache: {corrupt} corrupt entries recomputed" + (", the first:" if first else ""))
+        lines += [f"  {line}" for line in first]
+    lines += [f"time: {doc['run']['seconds']:.1f} s", f"results: {path}"]
     return "\n".join(lines)
 
 

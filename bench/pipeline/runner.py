@@ -210,7 +210,9 @@ def _run_section(t_start: float, state: RunState, cache: Cache, progress: Progre
         "seconds": round(time.time() - t_start, 3),
         "stage_seconds": {k: round(v, 3) for k, v in state.stage_seconds.items()},
         "stage_items": progress.timings,
-        "cache": {"root": str(cache.root), "stages": cache.stats()},
+        "cache": {"root": str(cache.root), "stages": cache.stats(),
+                  # entries that failed their check (bench.io.cache), recomputed and overwritten; the first few
+                  "corrupt_recomputed": len(cache.corrupt), "corrupt_entries": cache.corrupt_lines()},
         "restore_seconds_per_image": {
             name: _mean([r.get("seconds") for r in recs]) for name, recs in state.restore_records.items()},
         "executor": {"name": executor.name, "workers": opts.workers, "ray_address": opts.ray_address},

@@ -25,6 +25,7 @@ import numpy as np
 
 from bench.errors import AdapterError
 from bench.io.cache import Cache, stage_key
+from bench.pipeline.stages.cached_map import record_fits
 from bench.pipeline.stages.feed import BackgroundWriter, prefetched
 from bench.progress import Progress
 from bench.records import ImageItem, Sample
@@ -82,9 +83,9 @@ class RestoreStage:
         return stage_key(STAGE, r.version(), config, inputs)
 
     def _usable(self, record: Any) -> bool:
-        """A cached record of this stage's shape whose output image is in the cache."""
-        return isinstance(record, dict) and isinstance(record.get("image"), str) \
-            and self.cache.has_image(record["image"])
+        """A cached record of this stage's shape whose output image is in the cache and good
+        (decodes, hashes to its name: checked once per process)."""
+        return record_fits(STAGE, record) and self.cache.has_image(record["image"])
 
     def _prompt(self, item: ImageItem) -> tuple[Optional[str], dict]:
         if self.prompts is None or not self.restorer.accepts_prompt:
@@ -174,7 +175,7 @@ def _run_in_model_process(name: str, restorer: Restorer, prompt_source: Any, cac
     ``{"cached": n, "computed": m}``."""
     cache = Cache(cache_root)
     stage = RestoreStage(name, copy.copy(restorer), prompt_source, cache, batch_size)
-    return stage.run(items, Progress(quiet=quiet)), _counts(cache)
+    return stage.run(items, Progress(quiet=quiet)), {**_counts(cache), "corrupt": dict(cache.corrupt)}
 
 
 def _set_up_actor(name: str, restorer: Restorer, prompt_source: Any, cache_root: str,
@@ -187,9 +188,10 @@ def _set_up_actor(name: str, restorer: Restorer, prompt_source: Any, cache_root:
 def _restore_on_actor(family: str, items: list[ImageItem]) -> tuple[list[dict], dict]:
     """One batch on an actor: its records and this batch's ``{"cached": n, "computed": m}``."""
     stage: RestoreStage = stage_state(family)["stage"]
-    before = _counts(stage.cache)
+    before, known = _counts(stage.cache), set(stage.cache.corrupt)
     records = stage.run(items, Progress(quiet=True))
-    return records, {k: v - before[k] for k, v in _counts(stage.cache).items()}
+    return records, {**{k: v - before[k] for k, v in _counts(stage.cache).items()},
+                     "corrupt": {k: v for k, v in stage.cache.corrupt.items() if k not in known}}
 
 
 def _batches_on_actors(executor: Any, name: str, restorer: Restorer, prompt_source: Any, cache: Cache,
@@ -216,6 +218,8 @@ def restore_stage(executor: Any, name: str, restorer: Restorer, prompt_source: A
     for records, counts in results:
         cache.hits[STAGE] += counts["cached"]  # counted where the stage ran
         cache.misses[STAGE] += counts["computed"]
+        for rel, problem in counts.get("corrupt", {}).items():  # met in the model process
+            cache.note_corrupt(rel, problem)
         for rec in records:
             by_id[rec["id"]].outputs[name] = rec["image"]
         out.extend(records)
