@@ -37,15 +37,47 @@ def cared(instances: Sequence[TextInstance] | None) -> list[TextInstance]:
     return [t for t in (instances or []) if not t.dont_care]
 
 
+#: a polygon with a coordinate farther than this from 0 is clipped before it is filled (OpenCV takes int32)
+FAR_COORD = 1 << 20
+#: clipped polygons are filled in fixed point with this many fractional bits, within this margin of the image
+CLIP_SHIFT, CLIP_MARGIN = 8, 1 << 16
+
+
+def _fill_points(polygon, shape: tuple[int, int]) -> tuple[list[np.ndarray], int]:
+    """The point arrays and ``shift`` ``cv2.fillPoly`` fills for one polygon: its vertices rounded
+    to the nearest pixel. A polygon with a coordinate beyond :data:`FAR_COORD` (it would overflow
+    OpenCV's int32) is, after rounding, clipped to the image grown by :data:`CLIP_MARGIN` pixels
+    (shapely) and its clipped vertices given in fixed point (:data:`CLIP_SHIFT` bits), so its
+    edges cross the image along the same lines; a polygon wholly outside that frame has none."""
+    pts = np.round(np.asarray(polygon, dtype=np.float64).reshape(-1, 2))
+    if len(pts) < 3 or np.abs(pts).max() <= FAR_COORD:
+        return [pts.astype(np.int32).reshape(-1, 1, 2)], 0
+    from shapely.geometry import Polygon, box
+
+    h, w = shape
+    clipped = Polygon(pts).buffer(0) if not Polygon(pts).is_valid else Polygon(pts)
+    clipped = clipped.intersection(box(-CLIP_MARGIN, -CLIP_MARGIN, w + CLIP_MARGIN, h + CLIP_MARGIN))
+    parts = [g for g in getattr(clipped, "geoms", [clipped]) if g.geom_type == "Polygon" and not g.is_empty]
+    scale = 1 << CLIP_SHIFT
+    return [np.round(np.asarray(g.exterior.coords[:-1]) * scale).astype(np.int32).reshape(-1, 1, 2)
+            for g in parts], CLIP_SHIFT
+
+
 def text_mask(shape: tuple[int, int], instances: Sequence[TextInstance]) -> np.ndarray:
-    """Boolean ``(H, W)`` mask: union of the polygons, filled with OpenCV ``fillPoly``
-    after rounding vertices to the nearest pixel (8-connected edges, edge pixels in)."""
+    """Boolean ``(H, W)`` mask: union of the polygons, each filled with OpenCV ``fillPoly``
+    after rounding vertices to the nearest pixel (8-connected edges, edge pixels in).
+
+    Each polygon is filled on its own (one ``fillPoly`` call for several polygons fills them
+    even-odd: a duplicated word or the overlap of two words would drop out of the union).
+    A polygon outside the image covers no pixel; one with coordinates too large for OpenCV
+    is clipped first (:func:`_fill_points`; its edges keep their lines to 1/256 pixel)."""
     import cv2
 
     mask = np.zeros(shape, dtype=np.uint8)
-    polys = [np.round(np.asarray(t.polygon, dtype=np.float64)).astype(np.int32).reshape(-1, 1, 2) for t in instances]
-    if polys:
-        cv2.fillPoly(mask, polys, 1)
+    for t in instances:
+        points, shift = _fill_points(t.polygon, shape)
+        for p in points:
+            cv2.fillPoly(mask, [p], 1, shift=shift)
     return mask.astype(bool)
 
 
@@ -66,10 +98,12 @@ class TextPsnr(ImageMetric):
     higher_is_better = True
     definition = (
         "PSNR over the pixels inside the union of non-don't-care GT polygons (text != '###'), rasterized with "
-        "OpenCV fillPoly on vertices rounded to integers, in the reference image's coordinates: "
+        "OpenCV fillPoly on vertices rounded to integers (each polygon filled on its own, so duplicates and "
+        "overlaps count once), in the reference image's coordinates (a polygon outside the image adds no "
+        "pixel; one with coordinates beyond 2^20 is clipped to the image grown by 2^16 px before filling): "
         "10*log10(1 / (MSE + 1e-8)) with uint8/255 RGB values and the MSE over masked pixels x 3 channels, float64. "
         "The 1e-8 (as pyiqa's psnr) caps a perfect region at 80 dB. None when an image has no cared polygon "
-        "or its polygons cover no pixel."
+        "or its polygons cover no pixel (e.g. every cared word lies outside the image)."
     )
 
     def _score(self, preds: list[np.ndarray], refs: list[np.ndarray] | None,

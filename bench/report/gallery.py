@@ -105,12 +105,23 @@ def _draw(img, gt: list[dict], dets: Optional[list[dict]], det_status: dict[int,
     return pil
 
 
-def _bbox(poly: list, size: tuple[int, int], margin: float = 0.25) -> tuple[int, int, int, int]:
+def _bbox(poly: list, size: tuple[int, int], margin: float = 0.25) -> Optional[tuple[int, int, int, int]]:
+    """The crop box ``(x0, y0, x1, y1)`` of a polygon (padded by ``margin`` of its height, at
+    least 4 px) clipped to the image of ``size`` (width, height), or None when no pixel of the
+    padded box is in the image (a GT polygon wholly outside it: evaluated as given, no crop)."""
     xs, ys = [p[0] for p in poly], [p[1] for p in poly]
     pad = max(4.0, margin * max(max(ys) - min(ys), 1.0))
-    x0, y0 = max(0, int(min(xs) - pad)), max(0, int(min(ys) - pad))
-    x1, y1 = min(size[0], int(math.ceil(max(xs) + pad))), min(size[1], int(math.ceil(max(ys) + pad)))
-    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+    x0, y0 = max(0, math.floor(min(xs) - pad)), max(0, math.floor(min(ys) - pad))
+    x1, y1 = min(size[0], math.ceil(max(xs) + pad)), min(size[1], math.ceil(max(ys) + pad))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
+
+
+def _outside_note(words: list[str]) -> str:
+    shown = ", ".join(repr(w) for w in words[:3]) + (f" and {len(words) - 3} more" if len(words) > 3 else "")
+    return (f"{len(words)} GT word crop(s) not shown: the polygon lies outside its image ({shown}); "
+            "such words are evaluated as given (docs/protocol.md)")
 
 
 def _reading(detail: Optional[dict], gt_index: int, threshold: float) -> tuple[str, str, bool, Optional[float]]:
@@ -148,7 +159,7 @@ def build_gallery(data: RunData, assets: Path, k: int = 4, max_words: int = 6) -
     hashes = {(str(r["image_id"]), r["row"]): r.get("image") for r in data.per_image}
     value_keys = [m for m in ("psnr", SPREAD_METRIC) if any(m in r for r in data.per_image)]
     rel = assets.name
-    out = []
+    out, outside = [], []
     for image_id, spread in chosen:
         entry = GalleryImage(image_id, spread)
         instances = gt.get(image_id, [])
@@ -168,15 +179,20 @@ def build_gallery(data: RunData, assets: Path, k: int = 4, max_words: int = 6) -
                 src = f"{rel}/{name}"
             rec = next((r for r in data.per_image if str(r["image_id"]) == image_id and r["row"] == row), {})
             entry.panels.append(Panel(row, src, {m: finite_or_none(rec.get(m)) for m in value_keys}))
-        entry.words = _words(image_id, rows, instances, details, pixels, threshold, assets, max_words)
+        entry.words = _words(image_id, rows, instances, details, pixels, threshold, assets, max_words, outside)
         out.append(entry)
+    if outside:
+        notes.append(_outside_note(list(dict.fromkeys(outside))))
     if data.cache_root is None:
         notes.append("images are not shown: the stage cache is not available")
     return out, notes
 
 
-def _words(image_id, rows, instances, details, pixels, threshold, assets: Path, max_words: int) -> list[WordRow]:
-    """GT words the rows read differently (then the rest), with per-row crops."""
+def _words(image_id, rows, instances, details, pixels, threshold, assets: Path, max_words: int,
+           outside: Optional[list[str]] = None) -> list[WordRow]:
+    """GT words the rows read differently (then the rest), with per-row crops; a word whose
+    polygon lies outside the image gets no crop and is appended to ``outside`` (once per row)."""
+    outside = [] if outside is None else outside
     from PIL import Image
 
     cared = [(g, inst) for g, inst in enumerate(instances) if inst["text"] != "###"]
@@ -197,10 +213,14 @@ def _words(image_id, rows, instances, details, pixels, threshold, assets: Path, 
             src = None
             if inst.get("polygon") and row in pixels:
                 img = pixels[row]
-                x0, y0, x1, y1 = _bbox(inst["polygon"], (img.shape[1], img.shape[0]))
-                name = f"{_name(image_id, row, str(g))}.png"
-                Image.fromarray(img[y0:y1, x0:x1]).save(assets / name)
-                src = f"{assets.name}/{name}"
+                box = _bbox(inst["polygon"], (img.shape[1], img.shape[0]))
+                if box is None:
+                    outside.append(f"{image_id}: {inst['text']}")
+                else:
+                    x0, y0, x1, y1 = box
+                    name = f"{_name(image_id, row, str(g))}.png"
+                    Image.fromarray(img[y0:y1, x0:x1]).save(assets / name)
+                    src = f"{assets.name}/{name}"
             if status == "missed":
                 gt_html, pred_html = word_html(inst["text"]), Markup('<span class="empty">(not read)</span>')
             else:
@@ -280,8 +300,10 @@ def build_read_gallery(data: RunData, assets: Path, k: int = 4,
             ranked = sorted(enumerate(words), key=lambda t: (-float(t[1].get("score") or 0.0), t[0]))
             for j, w in ranked[:max_words]:
                 crop_src = None
-                if img is not None and len(w.get("polygon") or []) >= 3:
-                    x0, y0, x1, y1 = _bbox(w["polygon"], (img.shape[1], img.shape[0]))
+                box = _bbox(w["polygon"], (img.shape[1], img.shape[0])) \
+                    if img is not None and len(w.get("polygon") or []) >= 3 else None
+                if box is not None:
+                    x0, y0, x1, y1 = box
                     crop = Image.fromarray(img[y0:y1, x0:x1])
                     crop.thumbnail(CROP_BOX)
                     name = f"{_name(image_id, row, 'read', str(j))}.png"
