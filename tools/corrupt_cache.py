@@ -31,58 +31,102 @@ WRONG_SHAPES = {
 
 
 def _records(root: Path, stage: str) -> list[Path]:
-    return sorted((root / "stages" / stage).rglob("*.json"))
+    return sorted(p for p in (root / "stages" / stage).rglob("*.json") if not p.name.startswith("."))
 
 
-def corrupt(root: Path) -> list[tuple[str, str]]:
-    """Damage the cache under ``root``; ``[(kind, relative path), ...]``."""
-    root = Path(root)
-    images = sorted((root / "images").rglob("*.png"))
-    stages = sorted(p.name for p in (root / "stages").iterdir() if p.is_dir())
-    if len(images) < 3 or not stages:
-        raise SystemExit(f"{root}: expected a cache with at least 3 images and some stage records")
-    done: list[tuple[str, str]] = []
+class _Picker:
+    """Distinct entries of a cache, in sorted order (the same cache gets the same damage)."""
 
-    def rel(p: Path) -> str:
-        return p.relative_to(root).as_posix()
+    def __init__(self, root: Path):
+        self.root = root
+        self.images = sorted((root / "images").rglob("*.png"))
+        self.stages = sorted(p.name for p in (root / "stages").iterdir() if p.is_dir()) \
+            if (root / "stages").is_dir() else []
+        self.used: set[Path] = set()
 
-    # images: truncated, one flipped byte (in the middle of the pixel data), pixels not matching the name
-    data = images[0].read_bytes()
-    images[0].write_bytes(data[: len(data) // 2])
-    done.append(("truncated PNG", rel(images[0])))
-    data = bytearray(images[1].read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    images[1].write_bytes(bytes(data))
-    done.append(("flipped byte in a PNG", rel(images[1])))
-    arr = decode_image(images[2].read_bytes(), str(images[2])).copy()
-    arr[0, 0] = 255 - arr[0, 0]
-    images[2].write_bytes(encode_png(arr))
-    done.append(("PNG whose pixels do not match its name", rel(images[2])))
+    def image(self) -> Path:
+        for p in self.images:
+            if p not in self.used:
+                self.used.add(p)
+                return p
+        raise SystemExit(f"{self.root}: not enough images to damage")
 
-    # records: one kind of damage per stage, round robin over the stages, distinct entries
-    used: set[Path] = set()
-
-    def pick(preferred: list[str], count: int = 1) -> tuple[str, list[Path]]:
-        for stage in [s for s in preferred if s in stages] + stages:
-            free = [p for p in _records(root, stage) if p not in used]
+    def records(self, preferred: str, count: int = 1) -> tuple[str, list[Path]]:
+        for stage in [s for s in [preferred] if s in self.stages] + self.stages:
+            free = [p for p in _records(self.root, stage) if p not in self.used]
             if len(free) >= count:
-                used.update(free[:count])
+                self.used.update(free[:count])
                 return stage, free[:count]
-        raise SystemExit(f"{root}: not enough stage records to damage")
+        raise SystemExit(f"{self.root}: not enough stage records to damage")
 
-    _, (p,) = pick(["degrade"])
+
+def _truncated_png(pick: _Picker) -> Path:
+    p = pick.image()
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    return p
+
+
+def _flipped_byte(pick: _Picker) -> Path:
+    p = pick.image()
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # in the middle of the pixel data
+    p.write_bytes(bytes(data))
+    return p
+
+
+def _wrong_pixels(pick: _Picker) -> Path:
+    p = pick.image()
+    arr = decode_image(p.read_bytes(), str(p)).copy()
+    arr[0, 0] = 255 - arr[0, 0]  # one pixel: a valid PNG that no longer hashes to its name
+    p.write_bytes(encode_png(arr))
+    return p
+
+
+def _garbage_json(pick: _Picker) -> Path:
+    _, (p,) = pick.records("degrade")
     p.write_bytes(b'{"hq": "35d7", "lq": [1, 2')
-    done.append(("garbage JSON", rel(p)))
-    stage, (p,) = pick(["spot"])
-    Cache(root).put(stage, p.stem, WRONG_SHAPES.get(stage, ["not", "a", "record"]))
-    done.append(("JSON of the wrong shape (good key and checksum)", rel(p)))
-    _, (p,) = pick(["restore"])
+    return p
+
+
+def _wrong_shape(pick: _Picker) -> Path:
+    stage, (p,) = pick.records("spot")
+    Cache(pick.root).put(stage, p.stem, WRONG_SHAPES.get(stage, ["not", "a", "record"]))
+    return p
+
+
+def _empty_record(pick: _Picker) -> Path:
+    _, (p,) = pick.records("restore")
     p.write_bytes(b"")
-    done.append(("empty record", rel(p)))
-    _, (src, dst) = pick(["metric"], 2)
+    return p
+
+
+def _copied_record(pick: _Picker) -> Path:
+    _, (src, dst) = pick.records("metric", 2)
     dst.write_bytes(src.read_bytes())
-    done.append((f"valid record copied under another key (from {src.stem[:12]}...)", rel(dst)))
-    return done
+    return dst
+
+
+#: every kind of damage: {name: function(picker) -> the damaged file}
+KINDS = {
+    "truncated PNG": _truncated_png,
+    "flipped byte in a PNG": _flipped_byte,
+    "PNG whose pixels do not match its name": _wrong_pixels,
+    "garbage JSON": _garbage_json,
+    "JSON of the wrong shape (good key and checksum)": _wrong_shape,
+    "empty record": _empty_record,
+    "valid record copied under another key": _copied_record,
+}
+
+
+def corrupt(root: Path, kinds: list[str] | None = None) -> list[tuple[str, str]]:
+    """Damage the cache under ``root`` with each of ``kinds`` (default: all of :data:`KINDS`),
+    each on its own entry; ``[(kind, relative path), ...]``."""
+    root = Path(root)
+    pick = _Picker(root)
+    if not pick.images or not pick.stages:
+        raise SystemExit(f"{root}: expected a cache with images and stage records")
+    return [(kind, KINDS[kind](pick).relative_to(root).as_posix()) for kind in (kinds or list(KINDS))]
 
 
 def main(argv: list[str] | None = None) -> int:
