@@ -25,7 +25,7 @@ from bench.textmetrics import (
 from bench.textmetrics.results import MODES_BASE
 
 
-def _metric_entries(comps: Components, scores: Scores) -> dict:
+def metric_entries(comps: Components, scores: Scores) -> dict:
     """The ``metrics`` section: every metric's direction, definition and status."""
     out = {}
     for state in comps.metrics:
@@ -90,7 +90,7 @@ def aggregate(suite: Suite, comps: Components, state: RunState, scores: Scores,
         "data": {**comps.dataset.describe(), "n_images": len(items),
                  "skipped_records": [s.message() for s in comps.dataset.skipped],
                  **data_checks(items, comps.dataset.skipped, text_cfg.compat)},
-        "degradation": _degradation_entry(suite),
+        "degradation": degradation_entry(suite),
         "spotter": {"name": suite.spotter.name, "version": comps.spotter.version(),
                     "config": comps.spotter.config(), "min_score": suite.spotter.min_score,
                     **_environment_entry(comps.spotter)},
@@ -102,7 +102,7 @@ def aggregate(suite: Suite, comps: Components, state: RunState, scores: Scores,
                              **_environment_entry(comps.restorers[name][0])}
                       for spec in suite.restorers for name in [spec.name] if name in comps.restorers},
         "skipped_restorers": dict(comps.skipped_restorers),
-        "metrics": _metric_entries(comps, scores),
+        "metrics": metric_entries(comps, scores),
         "results": results,
         "n_images_per_metric": n_images,
         "rows_incomplete": rows_incomplete(rows, items),
@@ -126,7 +126,7 @@ def rows_incomplete(rows: list[str], items: list) -> dict:
     return out
 
 
-def _degradation_entry(suite) -> dict:
+def degradation_entry(suite) -> dict:
     d = suite.degradation
     entry = {"kind": d.kind, "scale": d.scale, "seed": d.seed}
     if d.kind == "provided":

@@ -34,10 +34,10 @@ from bench.errors import BenchError, PreflightError
 from bench.io.cache import Cache, is_url
 from bench.io.images import write_png
 from bench.io.runfiles import write_json
-from bench.pipeline.aggregate import _degradation_entry, _metric_entries
+from bench.pipeline.aggregate import degradation_entry, metric_entries
 from bench.pipeline.benchmark import section_for_items
 from bench.pipeline.preflight import Components, build_metrics, spotter_factory
-from bench.pipeline.runner import _text_config, default_cache_dir, resolve_device
+from bench.pipeline.runner import default_cache_dir, resolve_device, text_config
 from bench.pipeline.stages.degrade import degrade_stage
 from bench.pipeline.state import Scores
 from bench.progress import Progress
@@ -106,11 +106,11 @@ def benchmark_for_export(suite: Suite, components: Components, items: Sequence[I
     doc = {
         "protocol_version": PROTOCOL_VERSION,
         "data": components.dataset.describe(),
-        "degradation": _degradation_entry(suite),
+        "degradation": degradation_entry(suite),
         "spotter": {"name": suite.spotter.name, "version": components.spotter.version(),
                     "config": components.spotter.config(), "min_score": suite.spotter.min_score},
-        "text_eval": {**_text_config(suite).to_dict(), "headline": suite.metrics.text.headline},
-        "metrics": _metric_entries(components, Scores(rows=[], text={}, image_values={}, set_values={})),
+        "text_eval": {**text_config(suite).to_dict(), "headline": suite.metrics.text.headline},
+        "metrics": metric_entries(components, Scores(rows=[], text={}, image_values={}, set_values={})),
     }
     return section_for_items(doc, items)
 
@@ -145,21 +145,12 @@ def score_command(suite_path: str, opts: ExportOptions, name: str = "NAME", outp
     return " ".join(shlex.quote(p) for p in parts) + f" --outputs {name}={outputs}"
 
 
-def export_suite(suite: Suite, opts: ExportOptions) -> tuple[dict, Path]:
-    """Degrade (through the cache), write one ``<id>.png`` per image and ``manifest.json``
-    into ``opts.out_dir``; returns the manifest and its path."""
-    out_dir = Path(opts.out_dir)
-    check_out_dir(out_dir, opts.force)
-    if opts.limit is not None:
-        suite = replace(suite, dataset=replace(suite.dataset, limit=opts.limit))
-    device = resolve_device(opts.device)
+def _degraded_items(suite: Suite, opts: ExportOptions, cache: Cache, progress: Progress) -> tuple[Any, list]:
+    """The suite's data set and its items, degraded through ``cache`` as ``bench run`` does."""
     dataset = open_dataset(suite.dataset, suite.degradation)
     problems = [f"data: {p}" for p in dataset.preflight()]
     if problems:
         raise PreflightError(problems)
-    factory, spotter, spotter_problem = _spotter(suite, device)
-    cache = _cache(opts)
-    progress = Progress(opts.quiet)
     executor = make_executor("local", opts.workers)
     try:
         items = degrade_stage(SampleStream().filter(iter(dataset)), suite.degradation, cache, executor, progress)
@@ -167,16 +158,23 @@ def export_suite(suite: Suite, opts: ExportOptions) -> tuple[dict, Path]:
         executor.close()
     for item in items:
         _check_id(item.id)
+    return dataset, items
 
+
+def _benchmark(suite: Suite, dataset: Any, items: list, device: str) -> dict:
+    """The benchmark hash and definition a run of this suite will record, or why there is none."""
+    factory, spotter, spotter_problem = _spotter(suite, device)
     if spotter is None:
-        benchmark: dict = {"hash": None, "reason": f"the suite's spotter '{suite.spotter.name}' cannot run here "
-                                                   f"({spotter_problem}), so neither can bench run; its version "
-                                                   f"is part of the benchmark"}
-    else:
-        components = Components(dataset, {}, {}, spotter, factory, tuple(build_metrics(suite.metrics.image)))
-        section = benchmark_for_export(suite, components, items)
-        benchmark = {"hash": section["hash"], "definition": section["definition"]}
+        return {"hash": None, "reason": f"the suite's spotter '{suite.spotter.name}' cannot run here "
+                                        f"({spotter_problem}), so neither can bench run; its version "
+                                        f"is part of the benchmark"}
+    components = Components(dataset, {}, {}, spotter, factory, tuple(build_metrics(suite.metrics.image)))
+    section = benchmark_for_export(suite, components, items)
+    return {"hash": section["hash"], "definition": section["definition"]}
 
+
+def _write_inputs(items: list, cache: Cache, out_dir: Path, scale: int, progress: Progress) -> list[dict]:
+    """One ``<id>.png`` per item (its LQ image) and the manifest's per-image entries."""
     out_dir.mkdir(parents=True, exist_ok=True)
     images = []
     for item in progress.bar(items, "export", total=len(items)):
@@ -184,15 +182,18 @@ def export_suite(suite: Suite, opts: ExportOptions) -> tuple[dict, Path]:
         name = NAMING.format(id=item.id)
         write_png(out_dir / name, lq)
         images.append({"id": item.id, "file": name, "input_size": [int(lq.shape[1]), int(lq.shape[0])],
-                       "output_size": [int(item.size[0]), int(item.size[1])], "scale": suite.degradation.scale,
+                       "output_size": [int(item.size[0]), int(item.size[1])], "scale": scale,
                        "prompts": prompts_of(item)})
+    return images
 
-    manifest = {
+
+def _manifest(suite: Suite, opts: ExportOptions, benchmark: dict, images: list[dict], skipped: list) -> dict:
+    return {
         "manifest_version": MANIFEST_VERSION,
         "suite": {"name": suite.name, "path": suite.path, "hash": suite.content_hash(),
                   "overrides": list(opts.overrides), "limit": opts.limit},
         "benchmark": benchmark,
-        "degradation": _degradation_entry(suite),
+        "degradation": degradation_entry(suite),
         "input": {"mode": "lq", "naming": NAMING, "format": "PNG, RGB 8-bit, lossless",
                   "note": "the LQ image a restorer with input_mode 'lq' receives; a restorer with input_mode "
                           "'upsampled' receives it resized to output_size with PIL bicubic"},
@@ -206,9 +207,23 @@ def export_suite(suite: Suite, opts: ExportOptions) -> tuple[dict, Path]:
             **{name: {"exported": False, "reason": reason} for name, reason in NOT_EXPORTED.items()},
         },
         "n_images": len(images),
-        "skipped_records": [s.message() for s in dataset.skipped],
+        "skipped_records": [s.message() for s in skipped],
         "images": images,
     }
+
+
+def export_suite(suite: Suite, opts: ExportOptions) -> tuple[dict, Path]:
+    """Degrade (through the cache), write one ``<id>.png`` per image and ``manifest.json``
+    into ``opts.out_dir``; returns the manifest and its path."""
+    out_dir = Path(opts.out_dir)
+    check_out_dir(out_dir, opts.force)
+    if opts.limit is not None:
+        suite = replace(suite, dataset=replace(suite.dataset, limit=opts.limit))
+    cache, progress = _cache(opts), Progress(opts.quiet)
+    dataset, items = _degraded_items(suite, opts, cache, progress)
+    benchmark = _benchmark(suite, dataset, items, resolve_device(opts.device))
+    images = _write_inputs(items, cache, out_dir, suite.degradation.scale, progress)
+    manifest = _manifest(suite, opts, benchmark, images, dataset.skipped)
     path = out_dir / MANIFEST
     write_json(path, manifest)
     return manifest, path

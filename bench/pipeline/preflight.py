@@ -182,75 +182,92 @@ def _line(component: str, problem: str) -> str:
     return problem if problem.startswith((f"{component}: ", f"{component} (")) else f"{component}: {problem}"
 
 
-def preflight(suite: Suite, device: str, skip_unavailable: bool = False) -> Preflight:
-    """Build and check every component of ``suite`` without computing anything: the one
-    check behind both ``bench run`` (:func:`build_components`) and ``bench doctor``.
-    Data, spotter, restorer and folder-of-outputs problems are FAILs (a restorer's are
-    warnings under ``skip_unavailable``: it is skipped, and why recorded); an image metric
-    that cannot run is a warning, with the reason the run records."""
+def _fail(component: str, problem: str) -> Finding:
+    return Finding(FAIL, component, _line(component, problem))
 
-    findings: list[Finding] = []
 
-    def fail(component: str, problem: str) -> None:
-        findings.append(Finding(FAIL, component, _line(component, problem)))
-
+def _check_data(suite: Suite) -> tuple[Any, list[Finding]]:
+    """The data set, opened, and its problems (``None`` when it cannot open)."""
     dataset = None
     try:
         dataset = open_dataset(suite.dataset, suite.degradation)
-        for p in dataset.preflight():
-            fail("data", p)
+        return dataset, [_fail("data", p) for p in dataset.preflight()]
     except BenchError as exc:
-        fail("data", str(exc))
+        return dataset, [_fail("data", str(exc))]
 
-    sp = suite.spotter
-    factory = spotter_factory(suite, device)
+
+def _check_spotter(suite: Suite, factory: SpotterFactory) -> tuple[Optional[Spotter], list[Finding]]:
+    """The suite's spotter, built, and its problems (``None`` when it cannot be built)."""
+    where = f"spotter '{suite.spotter.name}'"
     spotter = None
-    where = f"spotter '{sp.name}'"
     try:
         spotter = factory.build()
-        for p in spotter.preflight():
-            fail(where, p)
+        return spotter, [_fail(where, p) for p in spotter.preflight()]
     except BenchError as exc:
-        fail(where, str(exc))
+        return spotter, [_fail(where, str(exc))]
     except TypeError as exc:
-        fail(where, f"{suite.path}: spotter.args: {exc}")
-    hard = bool(findings)  # the data set or the spotter: no --skip-unavailable for these
+        return spotter, [_fail(where, f"{suite.path}: spotter.args: {exc}")]
 
+
+def _check_restorers(suite: Suite, device: str, factory: SpotterFactory, dataset: Any, folders_checked: bool
+                     ) -> tuple[dict, dict, dict, dict[str, list[tuple[str, str]]]]:
+    """``(built, usable, restore_ids, problems)``: every restorer built, those without problems,
+    the ids a folder of outputs has (``allow_missing``), and ``{name: [(component, problem)]}``.
+    Folders of outputs are checked against the data set only when ``folders_checked``."""
     built: dict[str, tuple[Any, Any]] = {}
-    restorers: dict[str, tuple[Restorer, Any]] = {}
-    optional_problems: dict[str, list[tuple[str, str]]] = {}  # name -> [(component, problem)]
+    usable: dict[str, tuple[Restorer, Any]] = {}
+    problems: dict[str, list[tuple[str, str]]] = {}
     for i, spec in enumerate(suite.restorers):
         restorer, prompt_source, found = check_restorer(suite, i, device, factory)
         built[spec.name] = (restorer, prompt_source)
         if found:
-            optional_problems[spec.name] = [(f"restorer '{spec.name}'", p) for p in found]
+            problems[spec.name] = [(f"restorer '{spec.name}'", p) for p in found]
         else:
-            restorers[spec.name] = (restorer, prompt_source)
-
-    folders = {name: r for name, (r, _) in restorers.items() if hasattr(r, "output_problems")}
+            usable[spec.name] = (restorer, prompt_source)
+    folders = {name: r for name, (r, _) in usable.items() if hasattr(r, "output_problems")}
     restore_ids: dict[str, frozenset[str]] = {}
-    if folders and not hard:  # the data set opens and the spotter is there
+    if folders and folders_checked:
         _, restore_ids, folder_lines = check_output_folders(suite, dataset, folders)
         for name, line in folder_lines.items():
-            del restorers[name]
-            optional_problems[name] = [(f"outputs '{name}'", line)]
-    skipped: dict[str, str] = {}
-    for name, found in optional_problems.items():
-        if skip_unavailable:  # skipped, and why recorded
-            skipped[name] = "; ".join(p for _, p in found)
-        findings += [Finding(WARN if skip_unavailable else FAIL, c, _line(c, p)) for c, p in found]
+            del usable[name]
+            problems[name] = [(f"outputs '{name}'", line)]
+    return built, usable, {k: v for k, v in restore_ids.items() if k in usable}, problems
+
+
+def _hints(findings: list[Finding], optional_problems: dict, skip_unavailable: bool) -> list[str]:
     hints: list[str] = []
     if optional_problems and not skip_unavailable:
         hints.append("(use --skip-unavailable to run the rest and record these as skipped)")
     if any(f.severity == FAIL and f.component.startswith("outputs '") and " missing (" in f.text for f in findings):
         hints.append("(use --allow-missing to score the ids present, the row marked incomplete; "
                      "unreadable files and wrong sizes are never allowed)")
+    return hints
+
+
+def preflight(suite: Suite, device: str, skip_unavailable: bool = False) -> Preflight:
+    """Build and check every component of ``suite`` without computing anything: the one
+    check behind both ``bench run`` (:func:`build_components`) and ``bench doctor``.
+    Data, spotter, restorer and folder-of-outputs problems are FAILs (a restorer's are
+    warnings under ``skip_unavailable``: it is skipped, and why recorded); an image metric
+    that cannot run is a warning, with the reason the run records."""
+    dataset, findings = _check_data(suite)
+    factory = spotter_factory(suite, device)
+    spotter, spotter_findings = _check_spotter(suite, factory)
+    findings += spotter_findings
+    hard = bool(findings)  # the data set or the spotter: no --skip-unavailable for these
+    built, restorers, restore_ids, optional_problems = _check_restorers(suite, device, factory, dataset,
+                                                                         folders_checked=not hard)
+    skipped: dict[str, str] = {}
+    for name, found in optional_problems.items():
+        if skip_unavailable:  # skipped, and why recorded
+            skipped[name] = "; ".join(p for _, p in found)
+        findings += [Finding(WARN if skip_unavailable else FAIL, c, _line(c, p)) for c, p in found]
+    hints = _hints(findings, optional_problems, skip_unavailable)
     metrics = tuple(build_metrics(suite.metrics.image))
     for state in metrics:
         if state.unavailable:  # the run goes on without it: recorded as null, with this reason
             findings.append(Finding(WARN, f"metric '{state.name}'", _line(f"metric '{state.name}'", state.unavailable)))
-    return Preflight(dataset, spotter, factory, built, restorers, skipped,
-                     {k: v for k, v in restore_ids.items() if k in restorers}, metrics, findings, hints)
+    return Preflight(dataset, spotter, factory, built, restorers, skipped, restore_ids, metrics, findings, hints)
 
 
 def build_components(suite: Suite, device: str, skip_unavailable: bool = False) -> Components:

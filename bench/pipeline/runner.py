@@ -119,7 +119,7 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
         executor = make_executor(opts.executor, opts.workers, opts.ray_address, device)
         state = _run_stages(suite, comps, cache, opts, progress, executor, stream)
         scores = _score(suite, comps, state, cache, device, progress, executor, stream)
-        doc, per_image, details = aggregate(suite, comps, state, scores, _text_config(suite))
+        doc, per_image, details = aggregate(suite, comps, state, scores, text_config(suite))
         doc.update(_provenance(device, state, stream))
         doc["run"] = _run_section(t_start, state, cache, progress, executor, opts)
         doc = finish_results(doc, per_image, details)
@@ -166,7 +166,7 @@ def _run_stages(suite: Suite, comps: Components, cache: Cache, opts: RunOptions,
     return state
 
 
-def _text_config(suite: Suite) -> TextEvalConfig:
+def text_config(suite: Suite) -> TextEvalConfig:
     tm = suite.metrics.text
     return TextEvalConfig(compat=tm.compat, matching=tm.matching, confident_threshold=tm.confident_threshold)
 
@@ -178,7 +178,7 @@ def _score(suite: Suite, comps: Components, state: RunState, cache: Cache, devic
     rows = [r for r in REFERENCE_ROWS if any(r in it.outputs for it in items)] + list(comps.restorers)
     vocabulary = frozenset(stream.vocabulary)  # over all images of the set, also in a shard run
     with _timed(state, "score"):
-        text = score_text(items, rows, state.detections, _text_config(suite), vocabulary)
+        text = score_text(items, rows, state.detections, text_config(suite), vocabulary)
     # recognize before the image metrics: it reuses the spotter the spot stage left in each
     # worker, which the metric workers then drop (one stage's models in memory at a time)
     with _timed(state, "recognize"):
