@@ -37,7 +37,7 @@ def upstream_root(project_root: Optional[Path] = None) -> Optional[Path]:
     """
     env = os.environ.get(UPSTREAM_ENV)
     if env:
-        path = Path(env).expanduser()
+        path = Path(env).expanduser().resolve()  # a relative value: against the current folder
         return path if path.is_dir() else None
     root = project_root or Path(__file__).resolve().parents[1]
     path = root.parent / "shared" / "upstream"

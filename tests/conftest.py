@@ -11,6 +11,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# a relative $TAIR_BENCH_UPSTREAM (e.g. ../shared/upstream) means: from where pytest started, whatever
+# folder a test later runs in
+if os.environ.get("TAIR_BENCH_UPSTREAM"):
+    os.environ["TAIR_BENCH_UPSTREAM"] = os.path.abspath(os.path.expanduser(os.environ["TAIR_BENCH_UPSTREAM"]))
 
 #: CI (``.ci/run``, with CI=true) installs every tool the tests use and carries every upstream
 #: snapshot, so a skip there is a missing install step, not a choice: it is turned into a failure.
