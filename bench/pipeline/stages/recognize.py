@@ -45,10 +45,6 @@ def _read_crops(state: dict, payload: tuple[str, list], entries: tuple) -> list[
     return [{"reads": [[str(t), float(s)] for t, s in reads]}]
 
 
-def _is_reads_record(record: Any) -> bool:
-    return isinstance(record, dict) and isinstance(record.get("reads"), list)
-
-
 def recognition_on_crops(items: list[ImageItem], rows: list[str], key_spotter: Spotter, factory: Any,
                          cache: Cache, progress: Any, executor: Any) -> tuple[dict, Optional[str]]:
     """``({row: {image_id: [(GT word, read word), ...]}}, None)``, or ``({}, reason)``
@@ -73,7 +69,7 @@ def recognition_on_crops(items: list[ImageItem], rows: list[str], key_spotter: S
             jobs.append(((entry,), (item.outputs[row], polygons)))
     work = StageWork("recognize", WORKER_FAMILY, setup_spotter, _read_crops, spotter_setup_args(factory),
                      READ_BATCH)
-    reads = cached_map(work, jobs, cache, executor, progress, _is_reads_record).records
+    reads = cached_map(work, jobs, cache, executor, progress).records
     pairs: dict[str, dict[str, list]] = {r: {} for r in rows}
     for item, row in todo:
         words = [i.text for i in item.instances if not i.dont_care]

@@ -155,10 +155,6 @@ class _PairJobs:
         return [(tuple(entries), payload) for entries, payload in self.jobs.values()]
 
 
-def _is_score_record(record: Any) -> bool:
-    return isinstance(record, dict) and ("value" in record or "features" in record)
-
-
 def score_stage(states: list[MetricState], items: list[ImageItem], rows: list[str], cache: Cache, executor: Any,
                 progress: Any, device: str) -> tuple[dict, dict, dict]:
     """``(image_values, set_values, info)`` of every available metric:
@@ -178,7 +174,7 @@ def score_stage(states: list[MetricState], items: list[ImageItem], rows: list[st
             jobs.add_features(h, Entry(FEATURES, feature_key(s, h)), s.name)
     work = StageWork("score", WORKER_FAMILY, _setup, score_pair,
                      (tuple((s.name, s.metric) for s in active), device), SCORE_BATCH)
-    mapped = cached_map(work, jobs.as_list(), cache, executor, progress, _is_score_record)
+    mapped = cached_map(work, jobs.as_list(), cache, executor, progress)
     values = mapped.records
     image_values = {s.name: {row: [(item, values[Entry(STAGE, metric_key(s, pred, ref))]["value"])
                                    for pred, ref, item in row_pairs]

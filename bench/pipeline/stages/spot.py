@@ -106,10 +106,6 @@ def _spot_image(state: dict, payload: tuple[str, str], entries: tuple) -> list[d
     return [{"detections": detections_to_json(dets), "seconds": seconds}]
 
 
-def _is_spot_record(record: Any) -> bool:
-    return isinstance(record, dict) and isinstance(record.get("detections"), list)
-
-
 def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter: Spotter, cache: Cache,
                executor: Any, progress: Any) -> dict[tuple[str, str], list[Detection]]:
     """Detections of every distinct (image hash, image id), spotted on ``executor``
@@ -118,6 +114,5 @@ def spot_stage(jobs: list[tuple[str, str]], factory: SpotterFactory, key_spotter
     version, config = key_spotter.version(), key_spotter.config()
     entries = {job: Entry(STAGE, spot_key(version, config, *job)) for job in sorted(set(jobs))}
     work = StageWork("spot", WORKER_FAMILY, setup_spotter, _spot_image, spotter_setup_args(factory), SPOT_BATCH)
-    mapped = cached_map(work, [((e,), job) for job, e in entries.items()], cache, executor, progress,
-                        _is_spot_record)
+    mapped = cached_map(work, [((e,), job) for job, e in entries.items()], cache, executor, progress)
     return {job: detections_from_json(mapped.records[e]["detections"]) for job, e in entries.items()}
