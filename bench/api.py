@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from bench.errors import BenchError
 from bench.io.runfiles import write_json
-from bench.pipeline.runner import RunOptions, run_suite
+from bench.pipeline.runner import RunOptions, default_out_dir, run_suite
 from bench.report import finish_run
 from bench.report.columns import summary_columns
 from bench.suite import Suite, load_suite, suite_from_dict
@@ -49,11 +49,6 @@ def evaluate(suite: str | Path | Mapping[str, Any], *, outputs: Optional[Mapping
                       finishers=(finish_run,))
     doc, path = run_suite(spec, opts)
     return record_overrides(doc, path, given)
-
-
-def default_out_dir(suite: Suite) -> Path:
-    """Where a run's files go without ``--out``: the suite's ``output.dir``, else reports/<name>."""
-    return Path(suite.output_dir or Path("reports") / suite.name)
 
 
 def record_overrides(doc: dict, path: Path, overrides: Sequence[str]) -> dict:

@@ -48,9 +48,26 @@ class WeightsMissing(BenchError):
 
 
 class PreflightError(BenchError):
-    """Several things a suite needs are missing; the message lists all of them."""
+    """Things a suite needs are missing; the message lists all of them (one problem: one line)."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
+        if len(problems) == 1:
+            super().__init__(f"preflight: {problems[0]}")
+            return
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"preflight found {len(problems)} problem(s):\n{lines}")
+
+
+class WriteFailed(BenchError, OSError):
+    """A file or folder could not be written: a full disk, a read-only file system, a folder
+    of another user. Still an :class:`OSError` (same ``errno``, ``filename``), so code that
+    tolerates a failed write (a best-effort memo) keeps doing so; as a :class:`BenchError`
+    the CLI prints it as one line and exits 2. ``strerror`` holds the cause and the fix
+    (:func:`bench.io.writable.write_failed` composes it)."""
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror}"
+
+    def __reduce__(self):  # crosses process boundaries (a worker's write) with its three fields
+        return (type(self), (self.errno, self.strerror, self.filename))

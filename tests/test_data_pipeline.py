@@ -82,5 +82,5 @@ def test_suite_without_data_stops_in_preflight(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "bench", "run", "suites/satext_level2.yaml", "--out",
                            str(tmp_path / "out")], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
-    assert "preflight found" in proc.stderr and "python -m bench data fetch satext-test" in proc.stderr
+    assert "preflight" in proc.stderr and "python -m bench data fetch satext-test" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "out" / "results.json").exists()

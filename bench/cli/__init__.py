@@ -4,7 +4,8 @@ One parser, one dispatch: every command module of this package adds its
 sub-commands with ``add_commands(subparsers)`` and binds each to its handler
 (``set_defaults(handler=...)``); :func:`main` calls ``args.handler(args)``.
 Any :class:`bench.errors.BenchError` is printed as one message (no traceback)
-and exits with status 2.
+and exits with status 2; so is an :class:`OSError` that says a place cannot be
+written (a full disk, a read-only or foreign folder), naming the path and the cause.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Optional
 from bench import PROTOCOL_VERSION, __version__
 from bench.cli import cache, data, doctor, export, manage, report, run, suites
 from bench.errors import BenchError, SuiteError
+from bench.io.writable import WRITE_ERRNOS, cause
 
 #: the command modules, in the order their commands appear in ``--help``
 COMMAND_MODULES = (run, export, suites, doctor, manage, data, report, cache)
@@ -53,6 +55,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     except BrokenPipeError:  # `bench list | head`: the reader left; say nothing more
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:  # a full disk or a folder not ours met outside our own writers
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        where = exc.filename or "a file"
+        print(f"error: {where}: {cause(exc.errno, Path(exc.filename or '.'), exc.strerror or '')}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: completed stage outputs are cached; re-run the same command to resume", file=sys.stderr)
         return 130

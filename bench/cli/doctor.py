@@ -5,7 +5,8 @@ each repository's commit, local changes and pinned-commit comparison -- and exit
 0 only when everything can run (warnings allowed), 1 otherwise. The verdict, every
 FAIL line and every unavailable metric (a warning: the run records it as null) come
 from ``bench run``'s own preflight, in its words; ``--set``, ``--outputs``,
-``--allow-missing``, ``--limit`` and ``--skip-unavailable`` mean what they mean there.
+``--allow-missing``, ``--limit``, ``--skip-unavailable``, ``--cache-dir`` and ``--out``
+mean what they mean there.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="the device the run will use (auto: cuda when torch sees a GPU); CUDA visibility is "
                         "checked in each restorer's own interpreter")
+    d.add_argument("--cache-dir", help="as bench run --cache-dir: the stage cache the run will write")
+    d.add_argument("--out", help="as bench run --out: the results folder the run will write")
     d.add_argument("--weights-dir", help="model weights folder (sets $TAIR_BENCH_WEIGHTS)")
     d.add_argument("--offline", action="store_true", help="never touch the network (sets HF_HUB_OFFLINE=1)")
     d.set_defaults(handler=_cmd_doctor)
@@ -56,7 +59,7 @@ def _cmd_doctor(args) -> int:
     given = [*args.set, *outputs_override(_parse_outputs(args.outputs), args.allow_missing)] \
         if args.outputs else list(args.set)
     source = SuiteSource(args.suite, tuple(given))
-    report = check_suite(source, device, args.skip_unavailable, args.limit)
+    report = check_suite(source, device, args.skip_unavailable, args.limit, args.cache_dir, args.out)
     print(f"bench doctor {source} (device {device})")
     for f in report.findings:
         print(f"{_MARK.get(f.level, f.level)}  {f.line}")

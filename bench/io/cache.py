@@ -55,6 +55,7 @@ from bench.io.images import (
     decode_image,
     encode_png,
 )
+from bench.io.writable import WRITE_ERRNOS, write_failed
 
 #: fsspec protocols without a rename, where one PUT per entry is the atomic write
 OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az", "adl", "oss"})
@@ -85,7 +86,10 @@ class _LocalStore:
     """Entries as files under a local folder (temp file + ``os.replace``)."""
 
     def __init__(self, root: Path):
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_failed(root, exc) from None
         self.root = root
 
     def exists(self, rel: str) -> bool:
@@ -98,7 +102,10 @@ class _LocalStore:
         atomic_write_bytes(self.root / rel, data)
 
     def delete(self, rel: str) -> None:
-        (self.root / rel).unlink(missing_ok=True)
+        try:
+            (self.root / rel).unlink(missing_ok=True)
+        except OSError as exc:
+            raise write_failed(self.root / rel, exc) from None
 
     def list(self, folder: str, suffix: str) -> list[str]:
         """Relative paths of the entries under ``folder`` ending in ``suffix`` (no temp files)."""
@@ -159,11 +166,13 @@ class _FsspecStore:
         try:
             self.fs.pipe_file(tmp, data)
             self.fs.mv(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             try:
                 self.fs.rm_file(tmp)
             except (OSError, FileNotFoundError):
                 pass
+            if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+                raise write_failed(path, exc) from None
             raise
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from bench.errors import DataError
+from bench.io.writable import write_failed
 
 
 def to_rgb_array(img: Image.Image) -> np.ndarray:
@@ -60,21 +61,40 @@ NEW_FILE_MODE = _file_mode()
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file + rename, so readers never see
     a partial file even if the process is killed mid-write. The file gets the
-    user's normal permissions (``mkstemp`` alone would leave it 0600)."""
+    user's normal permissions (``mkstemp`` alone would leave it 0600). A write that
+    fails (full disk, read-only, not ours) leaves no temp file and raises
+    :class:`bench.errors.WriteFailed` naming ``path``, the cause and the fix."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise write_failed(p, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.chmod(tmp, NEW_FILE_MODE)
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise write_failed(p, exc) from None
         raise
+
+
+def save_pil(img: Image.Image, path: str | os.PathLike, **options) -> None:
+    """Save a PIL image atomically, in the format its suffix names (``.jpg``, ``.png``)."""
+    buf = io.BytesIO()
+    img.save(buf, format=Image.registered_extensions()[Path(path).suffix.lower()], **options)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a UTF-8 text file atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def write_png(path: str | os.PathLike, arr: np.ndarray) -> None:

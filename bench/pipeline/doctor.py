@@ -29,6 +29,7 @@ from bench.io.checkout import inspect_checkout
 from bench.io.pyenv import pin_mismatches, requirement_pins, run_probe
 from bench.io.weights import FIX_PREFIX, suite_command
 from bench.pipeline.preflight import FAIL, WARN, preflight
+from bench.pipeline.runner import cache_root_for, default_out_dir
 from bench.suite import load_suite
 from bench.upstream import PINNED_COMMITS
 from tair_bench_adapters.subprocess_driver import SubprocessRestorer
@@ -79,9 +80,11 @@ class DoctorReport:
 
 
 def check_suite(path: str | Path, device: str, skip_unavailable: bool = False,
-                limit: Optional[int] = None) -> DoctorReport:
+                limit: Optional[int] = None, cache_dir: Optional[str] = None,
+                out_dir: Optional[str] = None) -> DoctorReport:
     """Check every component of the suite at ``path`` for a run on ``device`` (with ``bench
-    run``'s ``--skip-unavailable`` and ``--limit``): the verdict and every FAIL and warning
+    run``'s ``--skip-unavailable``, ``--limit``, ``--cache-dir`` and ``--out``, the folders
+    it will write): the verdict and every FAIL and warning
     come from the run's own preflight (:func:`bench.pipeline.preflight.preflight`), in its
     words; the rest (what will run, interpreters, checkouts, pins) is information."""
 
@@ -95,7 +98,9 @@ def check_suite(path: str | Path, device: str, skip_unavailable: bool = False,
     if limit is not None:  # as bench run --limit does
         suite = replace(suite, dataset=replace(suite.dataset, limit=limit))
     report.add("suite", OK, f"'{suite.name}': {len(suite.restorers)} restorer(s), hash {suite.content_hash()[:12]}")
-    pf = preflight(suite, device, skip_unavailable)
+    folders = {"cache folder": cache_root_for(cache_dir),
+               "output folder": Path(out_dir) if out_dir else default_out_dir(suite)}
+    pf = preflight(suite, device, skip_unavailable, folders)
     report.hints = list(pf.hints)
     found: dict[str, list] = {}
     for f in pf.findings:
@@ -107,6 +112,9 @@ def check_suite(path: str | Path, device: str, skip_unavailable: bool = False,
             report.add(component, f.severity, f.text)
         return not found.get(component)
 
+    for role, folder in folders.items():
+        if emit(role):
+            report.add(role, OK, f"{folder}: writable")
     if emit("data"):
         where = suite.dataset.path or f"hub {suite.dataset.source}"
         report.add("data", OK, f"{suite.dataset.kind} from {where} (split {suite.dataset.split})")

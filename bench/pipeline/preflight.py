@@ -21,12 +21,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Union
 
 from bench import imagemetrics
 from bench.components import RESTORERS
 from bench.data import open_dataset
 from bench.errors import BenchError, DataError, PreflightError, SuiteError
+from bench.io.cache import is_url
+from bench.io.writable import folder_problem
 from bench.pipeline.stages.degrade import _target_size
 from bench.pipeline.stages.score_images import MetricState
 from bench.pipeline.stages.spot import SpotterFactory
@@ -244,12 +246,25 @@ def _hints(findings: list[Finding], optional_problems: dict, skip_unavailable: b
     return hints
 
 
-def preflight(suite: Suite, device: str, skip_unavailable: bool = False) -> Preflight:
+def _check_write_folders(write_folders: Mapping[str, Union[str, Path]]) -> list[Finding]:
+    """A FAIL for each folder the run writes (``{"cache folder": path, ...}``) that it cannot:
+    read-only, or another user's; a URL (fsspec cache) is not checked here."""
+    findings = []
+    for role, folder in write_folders.items():
+        problem = None if is_url(folder) else folder_problem(folder, role)
+        if problem:
+            findings.append(Finding(FAIL, role, problem))
+    return findings
+
+
+def preflight(suite: Suite, device: str, skip_unavailable: bool = False,
+              write_folders: Optional[Mapping[str, Union[str, Path]]] = None) -> Preflight:
     """Build and check every component of ``suite`` without computing anything: the one
     check behind both ``bench run`` (:func:`build_components`) and ``bench doctor``.
     Data, spotter, restorer and folder-of-outputs problems are FAILs (a restorer's are
     warnings under ``skip_unavailable``: it is skipped, and why recorded); an image metric
-    that cannot run is a warning, with the reason the run records."""
+    that cannot run is a warning, with the reason the run records. ``write_folders``
+    (role -> folder: the cache, the results) must be writable: FAILs otherwise."""
     dataset, findings = _check_data(suite)
     factory = spotter_factory(suite, device)
     spotter, spotter_findings = _check_spotter(suite, factory)
@@ -262,6 +277,7 @@ def preflight(suite: Suite, device: str, skip_unavailable: bool = False) -> Pref
         if skip_unavailable:  # skipped, and why recorded
             skipped[name] = "; ".join(p for _, p in found)
         findings += [Finding(WARN if skip_unavailable else FAIL, c, _line(c, p)) for c, p in found]
+    findings += _check_write_folders(write_folders or {})
     hints = _hints(findings, optional_problems, skip_unavailable)
     metrics = tuple(build_metrics(suite.metrics.image))
     for state in metrics:
@@ -270,11 +286,12 @@ def preflight(suite: Suite, device: str, skip_unavailable: bool = False) -> Pref
     return Preflight(dataset, spotter, factory, built, restorers, skipped, restore_ids, metrics, findings, hints)
 
 
-def build_components(suite: Suite, device: str, skip_unavailable: bool = False) -> Components:
+def build_components(suite: Suite, device: str, skip_unavailable: bool = False,
+                     write_folders: Optional[Mapping[str, Union[str, Path]]] = None) -> Components:
     """Instantiate and preflight every component of ``suite`` (:func:`preflight`); every
     FAIL in one PreflightError."""
 
-    pf = preflight(suite, device, skip_unavailable)
+    pf = preflight(suite, device, skip_unavailable, write_folders)
     if pf.failures:
         raise PreflightError([f.text for f in pf.failures] + pf.hints)
     return Components(pf.dataset, pf.restorers, pf.skipped_restorers, pf.spotter, pf.spotter_factory,

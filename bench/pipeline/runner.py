@@ -96,6 +96,18 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("TAIR_BENCH_CACHE", Path.home() / ".cache" / "tair-bench" / "cache"))
 
 
+def default_out_dir(suite: Suite) -> Path:
+    """Where a run's files go without ``--out``: the suite's ``output.dir``, else reports/<name>."""
+    return Path(suite.output_dir or Path("reports") / suite.name)
+
+
+def cache_root_for(cache_dir: Optional[Path | str]) -> Path | str:
+    """The run's cache: ``--cache-dir`` (a folder, or an fsspec URL kept as a string), else the default."""
+    if not cache_dir:
+        return default_cache_dir()
+    return str(cache_dir) if is_url(str(cache_dir)) else Path(cache_dir)
+
+
 def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
     """Run a suite end to end; returns the results document and its path."""
     t_start = time.time()
@@ -103,16 +115,17 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
     if opts.limit is not None:
         suite = replace(suite, dataset=replace(suite.dataset, limit=opts.limit))
     progress = Progress(opts.quiet)
-    comps = build_components(suite, device, opts.skip_unavailable)
+    out_dir = Path(opts.out_dir)
+    write_folders = {"cache folder": cache_root_for(opts.cache_dir), "output folder": out_dir} if opts.use_cache \
+        else {"output folder": out_dir}
+    comps = build_components(suite, device, opts.skip_unavailable, write_folders)
     tmp_cache = None
     cache_root: Path | str
     if opts.use_cache:
-        cache_root = (str(opts.cache_dir) if is_url(str(opts.cache_dir)) else Path(opts.cache_dir)) \
-            if opts.cache_dir else default_cache_dir()
+        cache_root = cache_root_for(opts.cache_dir)
     else:
         tmp_cache = cache_root = Path(tempfile.mkdtemp(prefix="tair-bench-nocache-"))
     cache = Cache(cache_root)
-    out_dir = Path(opts.out_dir)
     stream = SampleStream(opts.shard)
     executor = None
     try:

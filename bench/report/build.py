@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
+from bench.io.images import write_text
 from bench.io.runfiles import STAT_COLUMNS, has_text_scores
 from bench.pipeline.intervals import add_confidence_intervals
 
@@ -237,7 +238,7 @@ def render(data: RunData, out_path: Path, gallery_size: int = 4) -> Path:
         plots=_plots(data, assets), gallery=gallery, det_colors=DET_COLORS, read_gallery=read_gallery,
         read_color=READ_COLOR, degradation=degradation_label(doc.get("degradation") or {}, doc.get("data")),
         hallucination=_hallucination(data), provenance=_provenance(doc), intervals=doc.get("intervals", {}))
-    out_path.write_text(html, encoding="utf-8")
+    write_text(out_path, html)
     return out_path
 
 

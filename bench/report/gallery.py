@@ -22,7 +22,7 @@ from typing import Optional
 
 from markupsafe import Markup
 
-from bench.io.images import read_image
+from bench.io.images import read_image, save_pil
 from bench.io.runfiles import finite_or_none
 
 from .rundata import RunData, load_ground_truth
@@ -175,7 +175,7 @@ def build_gallery(data: RunData, assets: Path, k: int = 4, max_words: int = 6) -
                 pil = _draw(img, instances, dets, _det_status(details.get((image_id, row))))
                 pil.thumbnail((MAX_SIDE, MAX_SIDE))
                 name = f"{_name(image_id, row)}.jpg"
-                pil.save(assets / name, quality=88)
+                save_pil(pil, assets / name, quality=88)
                 src = f"{rel}/{name}"
             rec = next((r for r in data.per_image if str(r["image_id"]) == image_id and r["row"] == row), {})
             entry.panels.append(Panel(row, src, {m: finite_or_none(rec.get(m)) for m in value_keys}))
@@ -219,7 +219,7 @@ def _words(image_id, rows, instances, details, pixels, threshold, assets: Path, 
                 else:
                     x0, y0, x1, y1 = box
                     name = f"{_name(image_id, row, str(g))}.png"
-                    Image.fromarray(img[y0:y1, x0:x1]).save(assets / name)
+                    save_pil(Image.fromarray(img[y0:y1, x0:x1]), assets / name)
                     src = f"{assets.name}/{name}"
             if status == "missed":
                 gt_html, pred_html = word_html(inst["text"]), Markup('<span class="empty">(not read)</span>')
@@ -294,7 +294,7 @@ def build_read_gallery(data: RunData, assets: Path, k: int = 4,
                 pil = _draw(img, [], words, {})
                 pil.thumbnail((MAX_SIDE, MAX_SIDE))
                 name = f"{_name(image_id, row, 'read')}.jpg"
-                pil.save(assets / name, quality=88)
+                save_pil(pil, assets / name, quality=88)
                 src = f"{assets.name}/{name}"
             line = ReadRow(row, src, len(words))
             ranked = sorted(enumerate(words), key=lambda t: (-float(t[1].get("score") or 0.0), t[0]))
@@ -307,7 +307,7 @@ def build_read_gallery(data: RunData, assets: Path, k: int = 4,
                     crop = Image.fromarray(img[y0:y1, x0:x1])
                     crop.thumbnail(CROP_BOX)
                     name = f"{_name(image_id, row, 'read', str(j))}.png"
-                    crop.save(assets / name)
+                    save_pil(crop, assets / name)
                     crop_src = f"{assets.name}/{name}"
                 line.words.append(ReadWord(w.get("text", ""), finite_or_none(w.get("score")), crop_src,
                                            f"r{_name(image_id, row, 'read', str(j))}"))

@@ -25,6 +25,7 @@ from typing import Optional
 
 from bench.errors import BenchError
 from bench.io.cache import canonical_json
+from bench.io.images import write_text
 from bench.pipeline.benchmark import benchmark_of, differences
 from bench.report.gate import incomplete_lines, incomplete_rows, load_results, refuse_incomplete
 from bench.report.plots import grouped_bars
@@ -219,7 +220,7 @@ def write_leaderboard(paths: list[Path], out: Path, allow_incomplete: bool = Fal
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {"md": out / "leaderboard.md", "csv": out / "leaderboard.csv", "html": out / "leaderboard.html"}
-    files["md"].write_text(_markdown(tables), encoding="utf-8")
+    write_text(files["md"], _markdown(tables))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["suite", "rank", "restorer", "headline", "value", "ci_low", "ci_high", "headroom",
@@ -231,11 +232,11 @@ def write_leaderboard(paths: list[Path], out: Path, allow_incomplete: bool = Fal
             w.writerow([suite, e.rank, e.name, h, e.values[h], *(e.interval or (None, None)), e.headroom,
                         *[e.values.get(c) for c in COLUMNS], p["run"], p["git_commit"], p["tair_bench"],
                         p["restorer"], e.run.doc["suite"]["hash"], benchmark_of(e.run.doc)["hash"]])
-    files["csv"].write_text(buf.getvalue(), encoding="utf-8")
+    write_text(files["csv"], buf.getvalue())
     chart = _chart(ranked, out)
     env = Environment(loader=PackageLoader("bench.report", "templates"), autoescape=select_autoescape(default=True))
     html = env.get_template("leaderboard.html.j2").render(tables=tables, chart=chart, groups=groups)
-    files["html"].write_text(html, encoding="utf-8")
+    write_text(files["html"], html)
     if chart:
         files["chart"] = out / chart
     return files

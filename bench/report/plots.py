@@ -7,9 +7,11 @@ directly, never through pyplot, so no global backend or figure state is touched
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Optional, Sequence
 
+from bench.io.images import atomic_write_bytes
 from bench.io.runfiles import finite_or_none
 from bench.records import HQ_ROW, LQ_ROW
 
@@ -29,7 +31,9 @@ def _figure(width: float, height: float):
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, format="png", metadata={"Software": None})
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 
