@@ -38,6 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def error_lines(exc: BenchError) -> list[str]:
+    """What the CLI prints for ``exc``: a suite's errors one line each, else its message.
+    A worker's error raised through Ray arrives wrapped (``RayTaskError(WriteFailed)``, whose
+    text is the remote traceback): its ``cause``, our own error, is what the user reads."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BenchError):
+        exc = cause
+    return list(exc.problems) if isinstance(exc, SuiteError) else [str(exc)]
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Parse ``argv``, run the command, return its exit status."""
     args = build_parser().parse_args(argv)
@@ -49,7 +59,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         return args.handler(args)
     except BenchError as exc:
-        for line in exc.problems if isinstance(exc, SuiteError) else [str(exc)]:  # a suite's errors: one line each
+        for line in error_lines(exc):
             print(f"error: {line}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `bench list | head`: the reader left; say nothing more
