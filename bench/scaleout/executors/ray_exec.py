@@ -1,4 +1,4 @@
-"""Ray executor: degradation as Ray tasks, restore and spot as Ray actors.
+"""Ray executor: every stage (degrade, restore, spot, recognize, score) in Ray actors.
 
 Model stages use a :class:`ray.util.ActorPool` over a fixed set of actors, not
 Ray Data ``map_batches``. Why:
@@ -19,6 +19,13 @@ cluster has GPUs, else one per CPU slot (``num_cpus=1``). Each actor runs the
 stage's initializer once (the model itself loads lazily on its first miss), so
 a model is loaded once per actor, not per image.
 
+A worker process that dies (killed, out of memory, a crashed node) does not end the
+run: Ray restarts the actor (which runs the initializer again) or reschedules the task,
+and runs the lost batch again, up to :data:`WORKER_RETRIES` times. A batch run twice
+gives the same records (the stages are deterministic) and rewrites the same cache
+entries whole (:meth:`bench.io.cache.Cache.put` is atomic), so the results are those
+of an undisturbed run. Past the limit the run stops with one :class:`WorkerDied` error.
+
 Every node must import ``bench`` and ``adapters`` (the same tair-bench version:
 a shared checkout on PYTHONPATH, or the same container image) and reach the
 cache (a shared folder, or an fsspec URL such as ``s3://bucket/prefix``).
@@ -33,11 +40,38 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from bench.errors import BenchError
 from bench.scaleout.executors import is_per_image_family
 from bench.scaleout.pool import STAGE_THREADS, set_library_threads
 
 #: batches in flight per worker (bounded memory, and no worker waits for the driver)
 IN_FLIGHT_PER_WORKER = 2
+#: how many times Ray restarts a dead actor, and retries a batch whose worker died
+#: (``max_restarts``, ``max_task_retries``; ``max_retries`` for tasks). A few: enough to
+#: ride out a killed or preempted worker, few enough that a batch that kills its worker
+#: every time (e.g. out of memory on one huge image) stops the run soon with one error
+WORKER_RETRIES = 3
+
+
+class WorkerDied(BenchError):
+    """A Ray worker died more often than :data:`WORKER_RETRIES` allows."""
+
+
+def _worker_died(exc: BaseException) -> bool:
+    """True when ``exc`` is Ray's word that a worker process died (not a stage's own error,
+    which Ray raises as the stage's exception, nor an initializer that raised)."""
+    from ray.exceptions import OutOfMemoryError, RayActorError, WorkerCrashedError
+
+    if isinstance(exc, RayActorError):
+        return not exc.actor_init_failed
+    return isinstance(exc, (WorkerCrashedError, OutOfMemoryError))
+
+
+def _died_error(family: str, exc: BaseException) -> WorkerDied:
+    """The one error a run ends with when a ``family`` worker died past the retry limit."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return WorkerDied(f"a Ray worker of stage '{family}' died again after {WORKER_RETRIES} restarts and retries "
+                      f"({type(exc).__name__}: {first}); the records computed so far are cached: rerun to resume")
 
 
 def project_root() -> str:
@@ -123,9 +157,19 @@ class RayExecutor:
 
     def map_tasks(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable] = None,
                   initargs: tuple = (), batch_size: int = 1, family: str = "default") -> Iterator[Any]:
-        """``fn`` over ``items`` as Ray tasks (one CPU each), results in order."""
+        """``fn`` over ``items`` as Ray tasks (one CPU each), results in order; a task whose
+        worker died runs again (:data:`WORKER_RETRIES`)."""
+        try:
+            yield from self._map_tasks(fn, items, initializer, initargs, batch_size, family)
+        except Exception as exc:
+            if _worker_died(exc):
+                raise _died_error(family, exc) from exc
+            raise
+
+    def _map_tasks(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable],
+                   initargs: tuple, batch_size: int, family: str) -> Iterator[Any]:
         ray = self._ray
-        task = ray.remote(num_cpus=1)(_run_task)
+        task = ray.remote(num_cpus=1, max_retries=WORKER_RETRIES)(_run_task)
         window = IN_FLIGHT_PER_WORKER * self.cpus
         pending: deque = deque()
         for batch in _batched(items, batch_size):
@@ -137,7 +181,17 @@ class RayExecutor:
 
     def map_actors(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable] = None,
                    initargs: tuple = (), batch_size: int = 1, family: str = "default") -> Iterator[Any]:
-        """``fn`` over ``items`` in a pool of actors made for this call, results in order."""
+        """``fn`` over ``items`` in a pool of actors made for this call, results in order; a
+        dead actor is restarted and its batch runs again (:data:`WORKER_RETRIES`)."""
+        try:
+            yield from self._map_actors(fn, items, initializer, initargs, batch_size, family)
+        except Exception as exc:
+            if _worker_died(exc):
+                raise _died_error(family, exc) from exc
+            raise
+
+    def _map_actors(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable],
+                    initargs: tuple, batch_size: int, family: str) -> Iterator[Any]:
         from ray.util import ActorPool
 
         ray = self._ray
@@ -148,7 +202,8 @@ class RayExecutor:
         n, options = self._slots()
         if isinstance(items, (list, tuple)):
             n = min(n, -(-len(items) // max(1, batch_size)))
-        actor_cls = ray.remote(_Worker).options(**options)
+        actor_cls = ray.remote(_Worker).options(max_restarts=WORKER_RETRIES, max_task_retries=WORKER_RETRIES,
+                                                **options)
         actors = [actor_cls.remote(fn, initializer, initargs, _library_threads(family)) for _ in range(n)]
         pool = ActorPool(actors)
         try:
