@@ -7,6 +7,8 @@ with no traceback, for any :class:`BenchError`.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 
 class BenchError(Exception):
     """Base class: a problem the user can fix; its message is shown as-is."""
@@ -48,15 +50,16 @@ class WeightsMissing(BenchError):
 
 
 class PreflightError(BenchError):
-    """Things a suite needs are missing; the message lists all of them (one problem: one line)."""
+    """Things a suite needs are missing; the message lists all of them (one problem: one
+    line), then the ``hints`` (what flag would run the rest)."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
+    def __init__(self, problems: list[str], hints: Sequence[str] = ()):
+        self.problems, self.hints = list(problems), list(hints)
         if len(problems) == 1:
-            super().__init__(f"preflight: {problems[0]}")
-            return
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"preflight found {len(problems)} problem(s):\n{lines}")
+            text = f"preflight: {problems[0]}"
+        else:
+            text = f"preflight found {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
+        super().__init__("\n".join([text, *hints]))
 
 
 class WriteFailed(BenchError, OSError):

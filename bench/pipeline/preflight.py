@@ -293,7 +293,7 @@ def build_components(suite: Suite, device: str, skip_unavailable: bool = False,
 
     pf = preflight(suite, device, skip_unavailable, write_folders)
     if pf.failures:
-        raise PreflightError([f.text for f in pf.failures] + pf.hints)
+        raise PreflightError([f.text for f in pf.failures], pf.hints)
     return Components(pf.dataset, pf.restorers, pf.skipped_restorers, pf.spotter, pf.spotter_factory,
                       pf.metrics, pf.restore_ids)
 
