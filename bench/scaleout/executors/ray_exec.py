@@ -74,6 +74,16 @@ def _died_error(family: str, exc: BaseException) -> WorkerDied:
                       f"({type(exc).__name__}: {first}); the records computed so far are cached: rerun to resume")
 
 
+def _deaths_as_one_error(results: Iterator[Any], family: str) -> Iterator[Any]:
+    """``results``, with a worker death past the retry limit turned into :class:`WorkerDied`."""
+    try:
+        yield from results
+    except Exception as exc:
+        if _worker_died(exc):
+            raise _died_error(family, exc) from exc
+        raise
+
+
 def project_root() -> str:
     """The checkout holding ``bench/`` and ``adapters/`` (put on Ray workers' PYTHONPATH)."""
     return str(Path(__file__).resolve().parents[2])
@@ -159,12 +169,7 @@ class RayExecutor:
                   initargs: tuple = (), batch_size: int = 1, family: str = "default") -> Iterator[Any]:
         """``fn`` over ``items`` as Ray tasks (one CPU each), results in order; a task whose
         worker died runs again (:data:`WORKER_RETRIES`)."""
-        try:
-            yield from self._map_tasks(fn, items, initializer, initargs, batch_size, family)
-        except Exception as exc:
-            if _worker_died(exc):
-                raise _died_error(family, exc) from exc
-            raise
+        return _deaths_as_one_error(self._map_tasks(fn, items, initializer, initargs, batch_size, family), family)
 
     def _map_tasks(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable],
                    initargs: tuple, batch_size: int, family: str) -> Iterator[Any]:
@@ -183,12 +188,7 @@ class RayExecutor:
                    initargs: tuple = (), batch_size: int = 1, family: str = "default") -> Iterator[Any]:
         """``fn`` over ``items`` in a pool of actors made for this call, results in order; a
         dead actor is restarted and its batch runs again (:data:`WORKER_RETRIES`)."""
-        try:
-            yield from self._map_actors(fn, items, initializer, initargs, batch_size, family)
-        except Exception as exc:
-            if _worker_died(exc):
-                raise _died_error(family, exc) from exc
-            raise
+        return _deaths_as_one_error(self._map_actors(fn, items, initializer, initargs, batch_size, family), family)
 
     def _map_actors(self, fn: Callable[[Any], Any], items: Iterable[Any], initializer: Optional[Callable],
                     initargs: tuple, batch_size: int, family: str) -> Iterator[Any]:
