@@ -27,13 +27,15 @@ _CAUSES = {
 
 #: what to do, per cause; every fix ends in a resume: finished work is in the cache
 _RESUME = "run the same command again to resume (finished work is kept)"
+_FREE_SPACE = f"free space there or choose another folder, then {_RESUME}"
+_ASK_OWNER = f"choose a folder you can write, or have its owner give you write access, then {_RESUME}"
 _FIXES = {
-    errno.ENOSPC: f"free space there or choose another folder, then {_RESUME}",
-    errno.EDQUOT: f"free space there or choose another folder, then {_RESUME}",
+    errno.ENOSPC: _FREE_SPACE,
+    errno.EDQUOT: _FREE_SPACE,
     errno.EFBIG: f"choose a folder on a file system that allows larger files, then {_RESUME}",
     errno.EROFS: f"choose a writable folder, then {_RESUME}",
-    errno.EACCES: f"choose a folder you can write, or have its owner give you write access, then {_RESUME}",
-    errno.EPERM: f"choose a folder you can write, or have its owner give you write access, then {_RESUME}",
+    errno.EACCES: _ASK_OWNER,
+    errno.EPERM: _ASK_OWNER,
 }
 
 
@@ -76,8 +78,6 @@ def cause(code: Optional[int], path: Path, detail: str = "") -> str:
 
 def write_failed(path: str | os.PathLike, exc: OSError) -> WriteFailed:
     """The :class:`WriteFailed` for ``exc``, raised while writing ``path``."""
-    if isinstance(exc, WriteFailed):
-        return exc
     where = Path(exc.filename) if exc.filename and exc.errno in (errno.EACCES, errno.EPERM) else Path(path)
     return WriteFailed(exc.errno or 0, cause(exc.errno, where, exc.strerror or str(exc)), os.fspath(path))
 

@@ -29,7 +29,7 @@ from bench.io.checkout import inspect_checkout
 from bench.io.pyenv import pin_mismatches, requirement_pins, run_probe
 from bench.io.weights import FIX_PREFIX, suite_command
 from bench.pipeline.preflight import FAIL, WARN, preflight
-from bench.pipeline.runner import cache_root_for, default_out_dir
+from bench.pipeline.runner import cache_root_for, default_out_dir, write_folders
 from bench.suite import load_suite
 from bench.upstream import PINNED_COMMITS
 from tair_bench_adapters.subprocess_driver import SubprocessRestorer
@@ -98,8 +98,7 @@ def check_suite(path: str | Path, device: str, skip_unavailable: bool = False,
     if limit is not None:  # as bench run --limit does
         suite = replace(suite, dataset=replace(suite.dataset, limit=limit))
     report.add("suite", OK, f"'{suite.name}': {len(suite.restorers)} restorer(s), hash {suite.content_hash()[:12]}")
-    folders = {"cache folder": cache_root_for(cache_dir),
-               "output folder": Path(out_dir) if out_dir else default_out_dir(suite)}
+    folders = write_folders(cache_root_for(cache_dir), Path(out_dir) if out_dir else default_out_dir(suite))
     pf = preflight(suite, device, skip_unavailable, folders)
     report.hints = list(pf.hints)
     found: dict[str, list] = {}

@@ -108,6 +108,13 @@ def cache_root_for(cache_dir: Optional[Path | str]) -> Path | str:
     return str(cache_dir) if is_url(str(cache_dir)) else Path(cache_dir)
 
 
+def write_folders(cache_root: Optional[Path | str], out_dir: Path) -> dict[str, Path | str]:
+    """The folders a run writes, by the names preflight gives them (``cache_root`` None: a
+    throw-away cache, nothing to check)."""
+    folders: dict[str, Path | str] = {"cache folder": cache_root} if cache_root is not None else {}
+    return {**folders, "output folder": out_dir}
+
+
 def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
     """Run a suite end to end; returns the results document and its path."""
     t_start = time.time()
@@ -116,14 +123,10 @@ def run_suite(suite: Suite, opts: RunOptions) -> tuple[dict, Path]:
         suite = replace(suite, dataset=replace(suite.dataset, limit=opts.limit))
     progress = Progress(opts.quiet)
     out_dir = Path(opts.out_dir)
-    write_folders = {"cache folder": cache_root_for(opts.cache_dir), "output folder": out_dir} if opts.use_cache \
-        else {"output folder": out_dir}
-    comps = build_components(suite, device, opts.skip_unavailable, write_folders)
+    cache_root: Optional[Path | str] = cache_root_for(opts.cache_dir) if opts.use_cache else None
+    comps = build_components(suite, device, opts.skip_unavailable, write_folders(cache_root, out_dir))
     tmp_cache = None
-    cache_root: Path | str
-    if opts.use_cache:
-        cache_root = cache_root_for(opts.cache_dir)
-    else:
+    if cache_root is None:
         tmp_cache = cache_root = Path(tempfile.mkdtemp(prefix="tair-bench-nocache-"))
     cache = Cache(cache_root)
     stream = SampleStream(opts.shard)
