@@ -64,14 +64,36 @@ def venv_python(tmp_path_factory) -> str:
     return str(root / "bin" / "python")
 
 
-@pytest.fixture()
-def blob_spotter():
-    """Register the fast fake spotter (tests/fakes.py) as 'blob'."""
+def register_blob() -> str:
+    """Register the fast fake spotter (tests/fakes.py) as 'blob' (once per process)."""
     from bench.components import SPOTTERS
 
     if "blob" not in SPOTTERS:
         SPOTTERS.add("blob", "tests.fakes:BlobSpotter", "fake spotter for tests")
     return "blob"
+
+
+@pytest.fixture()
+def blob_spotter():
+    """The fast fake spotter, registered as 'blob'."""
+    return register_blob()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_set):
+    """One clean run of the tiny suite (:func:`write_suite`) with a cache of its own, for the
+    tests that damage a copy of that cache or fault its writes: ``(suite, cache, out, doc)``.
+    Tests copy the cache before changing anything."""
+    from bench.pipeline.runner import RunOptions, run_suite
+    from bench.suite import load_suite
+
+    register_blob()
+    base = tmp_path_factory.mktemp("tinyrun")
+    suite = write_suite(base, tiny_set)
+    doc, _ = run_suite(load_suite(suite), RunOptions(out_dir=base / "out", cache_dir=base / "cache", quiet=True,
+                                                      workers=0))
+    assert doc["run"]["cache"]["corrupt_recomputed"] == 0
+    return suite, base / "cache", base / "out", doc
 
 
 @pytest.fixture

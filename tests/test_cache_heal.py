@@ -20,8 +20,6 @@ from bench.pipeline.stages import degrade, recognize, restore, score_images, spo
 from bench.pipeline.stages.cached_map import RECORD_SHAPES, record_fits
 from bench.suite import load_suite
 
-from .conftest import write_suite
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,17 +39,10 @@ def _run(suite: Path, out: Path, cache: Path, workers: int = 0) -> dict:
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory, tiny_set):
+def clean(tiny_run):
     """A clean run of the tiny suite: (suite, its cache, its results)."""
-    from bench.components import SPOTTERS
-
-    if "blob" not in SPOTTERS:
-        SPOTTERS.add("blob", "tests.fakes:BlobSpotter", "fake spotter for tests")
-    base = tmp_path_factory.mktemp("heal")
-    suite = write_suite(base, tiny_set)
-    doc = _run(suite, base / "out", base / "cache")
-    assert doc["run"]["cache"]["corrupt_recomputed"] == 0
-    return suite, base / "cache", doc
+    suite, cache, _, doc = tiny_run
+    return suite, cache, doc
 
 
 def _damaged_copy(clean_cache: Path, dest: Path, kinds=None) -> list[tuple[str, str]]:

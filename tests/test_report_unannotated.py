@@ -16,15 +16,13 @@ import pytest
 from bench.cli import main
 from bench.report.build import degradation_label
 
+from .conftest import register_blob
 from .test_data_json import picture, save
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    from bench.components import SPOTTERS
-
-    if "blob" not in SPOTTERS:
-        SPOTTERS.add("blob", "tests.fakes:BlobSpotter", "fake spotter for tests")
+    register_blob()
     root = tmp_path_factory.mktemp("unannotated")
     for i in range(2):
         save(picture((48, 40), i), root / "photos" / f"p{i}.png")

@@ -31,8 +31,6 @@ from bench.io.images import atomic_write_bytes
 from bench.io.runfiles import stable
 from bench.pipeline.stages.cached_map import record_fits
 
-from .conftest import write_suite
-
 ROOT = Path(__file__).resolve().parents[1]
 NOBODY = 65534
 #: a run without root's permission override: the kernel checks the folder's owner and mode
@@ -101,17 +99,10 @@ def _intact(cache: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory, tiny_set):
+def clean(tiny_run):
     """A clean run of the tiny suite (bicubic, unsharp, blob spotter, psnr): suite, cache, out."""
-    from bench.components import SPOTTERS
-
-    if "blob" not in SPOTTERS:
-        SPOTTERS.add("blob", "tests.fakes:BlobSpotter", "fake spotter for tests")
-    base = tmp_path_factory.mktemp("faults")
-    suite = write_suite(base, tiny_set)
-    assert main(["run", str(suite), "--quiet", "--out", str(base / "out"), "--cache-dir", str(base / "cache"),
-                 "--workers", "0"]) == 0
-    return suite, base / "cache", base / "out"
+    suite, cache, out, _ = tiny_run
+    return suite, cache, out
 
 
 def _bytes_used(folder: Path) -> int:
