@@ -92,9 +92,6 @@ class _LocalStore:
             raise write_failed(root, exc) from None
         self.root = root
 
-    def exists(self, rel: str) -> bool:
-        return (self.root / rel).exists()
-
     def read(self, rel: str) -> bytes:
         return (self.root / rel).read_bytes()
 
@@ -128,9 +125,6 @@ class _FsspecStore:
 
     def _path(self, rel: str) -> str:
         return f"{self.base}/{rel}"
-
-    def exists(self, rel: str) -> bool:
-        return bool(self.fs.exists(self._path(rel)))
 
     def read(self, rel: str) -> bytes:
         return self.fs.cat_file(self._path(rel))
@@ -270,9 +264,8 @@ class Cache:
         h = array_hash(arr)
         if h in self._good_images:
             return h
-        rel = self._image_rel(h)
-        if not self._store.exists(rel) or self.image_problem(h) is not None:
-            self._store.write(rel, encode_png(arr))
+        if self.image_problem(h) is not None:  # absent or corrupt
+            self._store.write(self._image_rel(h), encode_png(arr))
         self._good_images.add(h)
         return h
 
@@ -280,13 +273,10 @@ class Cache:
         """The pixels of image ``h``: :class:`~bench.errors.DataError` if it is absent,
         :class:`CorruptEntry` if it does not decode or its pixels do not hash to ``h``."""
         rel = self._image_rel(h)
-        if isinstance(self._store, _LocalStore):
-            path = self._store.root / rel
-            if not path.is_file():
-                raise DataError(f"{path}: image file not found")
-            data = path.read_bytes()
-        else:
+        try:
             data = self._store.read(rel)
+        except FileNotFoundError:
+            raise DataError(f"{self._where(rel)}: image file not found") from None
         return self._decode_checked(h, data)
 
     def has_image(self, h: str) -> bool:
